@@ -1,0 +1,64 @@
+// One sampling step shared by `collect`, `run` and component mode: read the proc root, build
+// the report against the saved baseline, and say what the state becomes if it is delivered.
+
+import { collectSnapshot } from "../collect/collect.js";
+import { ProcFS } from "../procfs/fs.js";
+import { DEFAULT_MAX_LIST_ENTRIES, nextReportId } from "../report/build.js";
+import { defaultCounterBits } from "../report/delta.js";
+import type { ReportFormat } from "../report/encode.js";
+import { type ProducedReport, produceReport } from "../report/produce.js";
+import type { CustomMetrics } from "../report/schema.js";
+import { type State, baselineFor } from "../state/store.js";
+import type { Logger } from "../util/log.js";
+
+export interface ReportSettings {
+  procRoot: string;
+  format: ReportFormat;
+  shortNames: boolean;
+  maxListEntries: number;
+  excludedInterfaces: readonly string[];
+}
+
+export const DEFAULT_REPORT_SETTINGS: ReportSettings = {
+  procRoot: "/proc",
+  format: "json",
+  shortNames: false,
+  maxListEntries: DEFAULT_MAX_LIST_ENTRIES,
+  excludedInterfaces: ["lo"],
+};
+
+export interface Sample extends ProducedReport {
+  reportId: number;
+  /** The state to persist once this report has been delivered. */
+  nextState: State;
+}
+
+export function takeSample(
+  settings: ReportSettings,
+  state: State | undefined,
+  log: Logger,
+  now: number = Date.now(),
+  customMetrics?: CustomMetrics,
+): Sample {
+  const fs = new ProcFS(settings.procRoot);
+  const bootId = fs.bootId();
+  const snapshot = collectSnapshot(fs, now);
+  const reportId = nextReportId(state?.reportId, now);
+  const produced = produceReport(snapshot, {
+    reportId,
+    maxListEntries: settings.maxListEntries,
+    excludedInterfaces: new Set(settings.excludedInterfaces),
+    counterBits: defaultCounterBits(),
+    previousCounters: baselineFor(state, bootId),
+    customMetrics,
+    format: settings.format,
+    shortNames: settings.shortNames,
+  });
+  for (const t of produced.truncations) log.info("report.truncated", { list: t.list, kept: t.kept, total: t.total });
+  for (const [file, count] of Object.entries(snapshot.skippedLines)) {
+    log.warn("procfs.malformed_lines", { file: fs.path(file), skipped: count });
+  }
+  for (const p of fs.problems) log.warn("procfs.unreadable", { file: p.file, code: p.code });
+  const nextState: State = { ...state, version: 1, bootId, reportId, counters: produced.counters };
+  return { ...produced, reportId, nextState };
+}

@@ -1,0 +1,15 @@
+// Report → bytes, in the format and key style the device publishes.
+
+import { encode as cborEncode } from "cbor";
+import { toShortNames } from "./names.js";
+import type { Report } from "./schema.js";
+
+export type ReportFormat = "json" | "cbor";
+
+/** AWS IoT Core rejects publishes larger than 128 KB (developer guide, device-advisor-tests-mqtt). */
+export const MAX_REPORT_BYTES = 128 * 1024;
+
+export function encodeReport(report: Report, format: ReportFormat, shortNames: boolean): Buffer {
+  const doc = shortNames ? toShortNames(report) : report;
+  return format === "json" ? Buffer.from(JSON.stringify(doc), "utf8") : cborEncode(doc);
+}

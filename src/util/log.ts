@@ -1,0 +1,41 @@
+// One line per event, "LEVEL event key=value ...", which reads well in
+// /greengrass/v2/logs/<component>.log (the nucleus adds its own timestamp there) and in a
+// terminal. Never a stack trace for an expected condition: callers pass err.message.
+
+export type Level = "DEBUG" | "INFO" | "WARN" | "ERROR";
+export type Fields = Record<string, string | number | boolean | undefined | null>;
+
+const ORDER: Record<Level, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+
+export interface Logger {
+  debug(event: string, fields?: Fields): void;
+  info(event: string, fields?: Fields): void;
+  warn(event: string, fields?: Fields): void;
+  error(event: string, fields?: Fields): void;
+}
+
+export function formatValue(v: string | number | boolean): string {
+  const s = String(v);
+  return s === "" || /[\s"=]/.test(s) ? JSON.stringify(s) : s;
+}
+
+export function formatLine(level: Level, event: string, fields: Fields = {}): string {
+  let line = `${level} ${event}`;
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) line += ` ${k}=${formatValue(v)}`;
+  return line;
+}
+
+export function createLogger(
+  write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  minLevel: Level = (process.env.DEFENDER_LOG_LEVEL?.toUpperCase() as Level | undefined) ?? "INFO",
+): Logger {
+  const min = ORDER[minLevel] ?? ORDER.INFO;
+  const at = (level: Level) => (event: string, fields?: Fields) => {
+    if (ORDER[level] >= min) write(formatLine(level, event, fields));
+  };
+  return { debug: at("DEBUG"), info: at("INFO"), warn: at("WARN"), error: at("ERROR") };
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -23,6 +23,7 @@ export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
     format: "cjs", // an ESM bundle of the IPC SDK fails at run time ("Dynamic require of events")
     minify: true,
     legalComments: "none",
+    define: { __COMPONENT_VERSION__: JSON.stringify(version) },
     logLevel: "warning",
     plugins: [
       {

@@ -33,12 +33,19 @@ export interface Sample extends ProducedReport {
   nextState: State;
 }
 
+/**
+ * Remembers what was last said about a recurring condition (the same malformed lines every
+ * cycle), so a long-running loop logs it when it changes rather than every sample.
+ */
+export type Remembered = Map<string, string>;
+
 export function takeSample(
   settings: ReportSettings,
   state: State | undefined,
   log: Logger,
   now: number = Date.now(),
   customMetrics?: CustomMetrics,
+  remembered?: Remembered,
 ): Sample {
   const fs = new ProcFS(settings.procRoot);
   const bootId = fs.bootId();
@@ -55,10 +62,21 @@ export function takeSample(
     shortNames: settings.shortNames,
   });
   for (const t of produced.truncations) log.info("report.truncated", { list: t.list, kept: t.kept, total: t.total });
-  for (const [file, count] of Object.entries(snapshot.skippedLines)) {
-    log.warn("procfs.malformed_lines", { file: fs.path(file), skipped: count });
+  const changed = (key: string, value: string) => {
+    if (remembered === undefined) return true;
+    if (remembered.get(key) === value) return false;
+    remembered.set(key, value);
+    return true;
+  };
+  const skipped = JSON.stringify(snapshot.skippedLines);
+  if (changed("skipped", skipped)) {
+    for (const [file, count] of Object.entries(snapshot.skippedLines)) {
+      log.warn("procfs.malformed_lines", { file: fs.path(file), skipped: count });
+    }
   }
-  for (const p of fs.problems) log.warn("procfs.unreadable", { file: p.file, code: p.code });
+  if (changed("unreadable", JSON.stringify(fs.problems))) {
+    for (const p of fs.problems) log.warn("procfs.unreadable", { file: p.file, code: p.code });
+  }
   const nextState: State = { ...state, version: 1, bootId, reportId, counters: produced.counters };
   return { ...produced, reportId, nextState };
 }

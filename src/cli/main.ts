@@ -1,11 +1,14 @@
 // Entry point of the bundle: `node defender.js <command>`.
 
+import { isUnderGreengrass, REQUIRED_ENV, runComponent } from "../greengrass/component.js";
 import { collectCommand } from "./collect.js";
+import { runCommand } from "./run.js";
 import { USAGE, UsageError } from "./usage.js";
 import { errorMessage } from "../util/log.js";
 
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   collect: collectCommand,
+  run: runCommand,
   help: () => {
     process.stdout.write(USAGE);
     return 0;
@@ -14,9 +17,16 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const run = command === undefined ? undefined : COMMANDS[command];
+  if (command === undefined) {
+    // No command: component mode, as the nucleus starts it.
+    if (isUnderGreengrass(process.env)) return runComponent(process.env);
+    const missing = REQUIRED_ENV.filter((k) => !process.env[k]).join(", ");
+    process.stderr.write(`not started by Greengrass (${missing} not set); to watch reports on this machine use "run"\n\n${USAGE}`);
+    return 2;
+  }
+  const run = COMMANDS[command];
   if (run === undefined) {
-    process.stderr.write(`${command === undefined ? "no command given" : `unknown command "${command}"`}\n\n${USAGE}`);
+    process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
   try {
@@ -34,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
-      process.exitCode = code;
+      // A live IPC client keeps the event loop alive: leave explicitly once done.
+      process.exit(code);
     },
     (err) => {
       process.stderr.write(`ERROR fatal reason=${JSON.stringify(errorMessage(err))}\n`);

@@ -1,5 +1,8 @@
 export const USAGE = `Usage: node defender.js <command> [options]
 
+With no command the bundle runs as the Greengrass component (the nucleus sets
+AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT, SVCUID and AWS_IOT_THING_NAME).
+
 Commands:
   collect     take one sample and write one report to stdout (exactly what would be published)
     --proc-root DIR            proc file system to read (default /proc)
@@ -8,6 +11,11 @@ Commands:
     --state FILE               read the previous sample's counters from FILE, then save this one's
     --max-list-entries N       cap on each list in the report (default 100)
     --exclude-interfaces LIST  comma-separated interfaces left out of network_stats (default lo)
+  run         the component's loop outside Greengrass: each report to stdout
+    --config FILE              configuration JSON, the same keys as the recipe's (see README)
+    --interval SECONDS         SampleIntervalSeconds (at least 10 here: nothing goes to the service)
+    --state FILE               keep the counters baseline and report id in FILE across runs
+    --proc-root DIR, --format json|cbor, --short-names   as for collect
   help        show this message
 `;
 

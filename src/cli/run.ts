@@ -1,0 +1,68 @@
+// `run`: the component's loop outside Greengrass, writing each report to stdout.
+
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { Agent } from "../agent/loop.js";
+import { DEFAULT_CONFIG } from "../config/schema.js";
+import { logConfiguration, msPerSecondFrom } from "../greengrass/component.js";
+import { createLogger } from "../util/log.js";
+import { UsageError } from "./usage.js";
+
+/** Reports that stay on this machine are not throttled by the service. */
+export const LOCAL_MIN_INTERVAL_SECONDS = 10;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: "string" },
+        state: { type: "string" },
+        interval: { type: "string" },
+        "proc-root": { type: "string" },
+        format: { type: "string" },
+        "short-names": { type: "boolean" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const log = createLogger();
+  let doc: Record<string, unknown> = {};
+  if (values.config !== undefined) {
+    try {
+      doc = JSON.parse(readFileSync(values.config, "utf8"));
+    } catch (err) {
+      throw new UsageError(`--config ${values.config}: ${(err as Error).message}`);
+    }
+  }
+  if (values.interval !== undefined) doc.SampleIntervalSeconds = values.interval;
+  if (values["proc-root"] !== undefined) doc.ProcRoot = values["proc-root"];
+  if (values.format !== undefined) doc.Format = values.format;
+  if (values["short-names"]) doc.ShortNames = true;
+  const config = logConfiguration(doc, DEFAULT_CONFIG, LOCAL_MIN_INTERVAL_SECONDS, log);
+  const agent = new Agent({
+    log,
+    statePath: values.state,
+    minIntervalSeconds: LOCAL_MIN_INTERVAL_SECONDS,
+    msPerSecond: msPerSecondFrom(process.env),
+    sink: {
+      async deliver(sample, cfg) {
+        await new Promise<void>((res, rej) =>
+          process.stdout.write(cfg.Format === "json" ? Buffer.concat([sample.payload, Buffer.from("\n")]) : sample.payload, (e) => (e ? rej(e) : res())),
+        );
+      },
+    },
+  });
+  log.info("run.starting", { interval_s: agent.intervalSeconds(config), format: config.Format });
+  agent.start(config);
+  await new Promise<void>((resolve) => {
+    const stop = () => void agent.stop().then(resolve);
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  return 0;
+}

@@ -1,0 +1,72 @@
+// The component's configuration (recipe DefaultConfiguration, changed by deployment merges):
+// one zod schema per key, so a bad value is refused by name while the other keys apply.
+// Greengrass may hand numbers back as floats or strings (recipe reference: "we recommend that
+// you define numeric configuration values as strings"), so numeric and boolean keys take both.
+
+import { z } from "zod";
+import { DEFAULT_MAX_LIST_ENTRIES } from "../report/build.js";
+
+const numeric = z.union(
+  [z.number(), z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number)],
+  { error: "must be a number or a numeric string" },
+);
+
+const booleanish = z.union(
+  [z.boolean(), z.enum(["true", "false", "TRUE", "FALSE", "True", "False"]).transform((v) => v.toLowerCase() === "true")],
+  { error: "must be true or false" },
+);
+
+export const CONFIG_KEYS = {
+  SampleIntervalSeconds: numeric.pipe(z.number().positive("must be positive").finite()).default(300),
+  Format: z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(["json", "cbor"], { error: "must be json or cbor" }))
+    .default("json"),
+  ShortNames: booleanish.default(false),
+  ProcRoot: z.string().startsWith("/", "must be an absolute path").default("/proc"),
+  ExcludedInterfaces: z
+    .union(
+      [z.array(z.string().min(1)), z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""))],
+      { error: "must be a list of interface names or a comma-separated string" },
+    )
+    .default(["lo"]),
+  MaxListEntries: numeric.pipe(z.int("must be a whole number").min(1).max(10_000)).default(DEFAULT_MAX_LIST_ENTRIES),
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+export type ComponentConfig = { [K in ConfigKey]: z.output<(typeof CONFIG_KEYS)[K]> };
+
+export const DEFAULT_CONFIG: ComponentConfig = Object.fromEntries(
+  Object.entries(CONFIG_KEYS).map(([k, schema]) => [k, schema.parse(undefined)]),
+) as ComponentConfig;
+
+export interface ConfigProblem {
+  key: string;
+  value: unknown;
+  rule: string;
+}
+
+/**
+ * Applies a configuration document over the last good one. Each key is validated on its own:
+ * an invalid value is reported and the key keeps its last good value. Keys that are absent
+ * return to their defaults (a deployment's reset removes them). Unknown keys (accessControl,
+ * keys of newer versions) are ignored.
+ */
+export function applyConfiguration(doc: unknown, lastGood: ComponentConfig): { config: ComponentConfig; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return { config: lastGood, problems: [{ key: "(root)", value: doc, rule: "configuration must be an object" }] };
+  }
+  const src = doc as Record<string, unknown>;
+  const config = { ...lastGood } as Record<ConfigKey, unknown>;
+  for (const [key, schema] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, z.ZodType]>) {
+    const parsed = schema.safeParse(src[key] ?? undefined);
+    if (parsed.success) config[key] = parsed.data;
+    else problems.push({ key, value: src[key], rule: parsed.error.issues.map((i) => i.message).join("; ") });
+  }
+  return { config: config as ComponentConfig, problems };
+}
+
+/** The service throttles reports sent more often than every 300 s (developer guide, "Sending metrics"). */
+export const SERVICE_MIN_INTERVAL_SECONDS = 300;

@@ -1,0 +1,182 @@
+// Component mode: what the bundle does when the nucleus starts it with no command.
+
+import { decodeFirstSync } from "cbor";
+import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
+import { Agent, type ReportSink, statePathIn } from "../agent/loop.js";
+import { type ComponentConfig, DEFAULT_CONFIG, SERVICE_MIN_INTERVAL_SECONDS, applyConfiguration } from "../config/schema.js";
+import { type Logger, createLogger } from "../util/log.js";
+import { type IpcClient, IpcConnection, rpcErrorText, withTimeout } from "./ipc.js";
+import { reportTopic } from "./topics.js";
+
+export const REQUIRED_ENV = ["AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT", "SVCUID", "AWS_IOT_THING_NAME"] as const;
+
+const OPERATION_TIMEOUT_MS = 10_000;
+const CONFIG_DEBOUNCE_MS = 100;
+
+export function isUnderGreengrass(env: NodeJS.ProcessEnv): boolean {
+  return REQUIRED_ENV.every((k) => (env[k] ?? "") !== "");
+}
+
+/** Test hook for the bench and end-to-end tests: real ms per configured second (default 1000). */
+export function msPerSecondFrom(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.DEFENDER_TEST_MS_PER_SECOND);
+  return Number.isFinite(v) && v > 0 ? v : 1000;
+}
+
+/** Applies a configuration document, logging each refused key and the interval floor. */
+export function logConfiguration(doc: unknown, lastGood: ComponentConfig, floor: number, log: Logger): ComponentConfig {
+  const { config, problems } = applyConfiguration(doc, lastGood);
+  const shown = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined"));
+  for (const p of problems) {
+    log.error("config.rejected", {
+      key: p.key,
+      value: shown(p.value),
+      rule: p.rule,
+      kept: shown((lastGood as Record<string, unknown>)[p.key]),
+    });
+  }
+  if (config.SampleIntervalSeconds < floor) {
+    log.warn("config.interval_raised", {
+      key: "SampleIntervalSeconds",
+      value: config.SampleIntervalSeconds,
+      used: floor,
+      reason: "the service throttles reports sent more often than every 300 s",
+    });
+  }
+  const changed = (Object.keys(config) as Array<keyof ComponentConfig>).filter(
+    (k) => JSON.stringify(config[k]) !== JSON.stringify(lastGood[k]),
+  );
+  if (changed.length > 0) log.info("config.applied", Object.fromEntries(changed.map((k) => [k, shown(config[k])])));
+  return config;
+}
+
+export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const log = createLogger();
+  const thingName = env.AWS_IOT_THING_NAME!;
+  const msPerSecond = msPerSecondFrom(env);
+  const floor = SERVICE_MIN_INTERVAL_SECONDS;
+  const counts = { accepted: 0, rejected: 0 };
+  let connection: IpcConnection;
+
+  const sink: ReportSink = {
+    async deliver(sample, config) {
+      const client = connection.current;
+      if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
+      const topicName = reportTopic(thingName, config.Format);
+      try {
+        await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
+          client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload: sample.payload }, { cancelController: c }),
+        );
+      } catch (err) {
+        throw new Error(`PublishToIoTCore failed: ${rpcErrorText(err)}`);
+      }
+      log.info("report.published", { report_id: sample.reportId, topic: topicName, bytes: sample.payload.length });
+    },
+  };
+
+  const agent = new Agent({
+    sink,
+    log,
+    statePath: statePathIn(env.DEFENDER_WORK_DIR || process.cwd()),
+    minIntervalSeconds: floor,
+    msPerSecond,
+  });
+
+  let started = false;
+  let config: ComponentConfig = DEFAULT_CONFIG;
+  let responses: { format: string; close: () => Promise<void> } | undefined;
+
+  const onResponse = (format: string, outcome: "accepted" | "rejected", payload: Buffer | undefined) => {
+    let doc: Record<string, unknown> = {};
+    try {
+      if (payload) doc = format === "cbor" ? decodeFirstSync(payload) : JSON.parse(payload.toString("utf8"));
+    } catch {
+      log.warn("report.response_unreadable", { outcome, bytes: payload?.length ?? 0 });
+    }
+    const details = (doc.statusDetails ?? {}) as Record<string, unknown>;
+    if (outcome === "accepted") {
+      counts.accepted++;
+      log.info("report.accepted", { report_id: String(doc.reportId ?? ""), accepted_total: counts.accepted });
+    } else {
+      counts.rejected++;
+      log.warn("report.rejected", {
+        report_id: String(doc.reportId ?? ""),
+        code: String(details.ErrorCode ?? "unknown"),
+        message: String(details.ErrorMessage ?? ""),
+        rejected_total: counts.rejected,
+      });
+    }
+  };
+
+  const subscribeResponses = async (client: IpcClient, format: string) => {
+    const streams: Array<{ close(): Promise<void> }> = [];
+    for (const outcome of ["accepted", "rejected"] as const) {
+      const op = client.subscribeToIoTCore({ topicName: `${reportTopic(thingName, format)}/${outcome}`, qos: model.QOS.AT_LEAST_ONCE });
+      op.on("message", (ev) => onResponse(format, outcome, ev.message?.payload as Buffer | undefined));
+      op.on("streamError", (err) => log.warn("ipc.stream_error", { stream: outcome, reason: rpcErrorText(err) }));
+      await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToIoTCore", () => op.activate());
+      streams.push(op);
+    }
+    return { format, close: async () => void (await Promise.all(streams.map((s) => s.close().catch(() => undefined)))) };
+  };
+
+  const readConfiguration = async (client: IpcClient) => {
+    const res = await withTimeout(OPERATION_TIMEOUT_MS, "GetConfiguration", (c) =>
+      client.getConfiguration({ keyPath: [] }, { cancelController: c }),
+    );
+    config = logConfiguration(res.value ?? {}, config, floor, log);
+    if (!started) {
+      started = true;
+      agent.start(config);
+    } else {
+      agent.setConfig(config);
+    }
+    if (responses?.format !== config.Format) {
+      await responses?.close();
+      responses = undefined;
+      responses = await subscribeResponses(client, config.Format);
+    }
+  };
+
+  connection = new IpcConnection(
+    log,
+    async (client) => {
+      responses = undefined; // the old client's streams died with it
+      let debounce: NodeJS.Timeout | undefined;
+      const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
+      updates.on("message", () => {
+        // One deployment sends one event per changed leaf: read once they have arrived.
+        clearTimeout(debounce);
+        debounce = setTimeout(() => {
+          readConfiguration(client).catch((err) => log.error("config.read_failed", { reason: rpcErrorText(err) }));
+        }, CONFIG_DEBOUNCE_MS);
+      });
+      await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
+      await readConfiguration(client);
+    },
+    { initialMs: Math.max(50, msPerSecond), maxMs: 60 * msPerSecond },
+  );
+
+  log.info("component.starting", { thing: thingName, version: COMPONENT_VERSION });
+  connection.start();
+
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info("component.stopping", { signal, published: agent.counts.delivered, accepted: counts.accepted, rejected: counts.rejected });
+      // The nucleus sends SIGKILL 5 s after SIGTERM: bound every step.
+      const deadline = setTimeout(() => resolve(), 1800);
+      Promise.allSettled([agent.stop(), connection.close()]).then(() => {
+        clearTimeout(deadline);
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+  });
+  log.info("component.stopped", {});
+  return 0;
+}
+
+declare const __COMPONENT_VERSION__: string | undefined;
+const COMPONENT_VERSION = typeof __COMPONENT_VERSION__ === "string" ? __COMPONENT_VERSION__ : "dev";
+

@@ -1,0 +1,210 @@
+// End to end: the built bundle as a child process, the real aws-iot-device-sdk-v2 IPC client,
+// and the nucleus test double (which also plays the Device Defender service).
+
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { decodeFirstSync } from "cbor";
+import { toLongNames } from "../src/report/names.js";
+import { ReportSchema } from "../src/report/schema.js";
+import { copyFixture } from "./helpers.js";
+import { MS_PER_SECOND, type Setup, THING, setup } from "./nucleus/harness.js";
+import type { Publish } from "./nucleus/server.js";
+
+const JSON_TOPIC = `$aws/things/${THING}/defender/metrics/json`;
+const CBOR_TOPIC = `$aws/things/${THING}/defender/metrics/cbor`;
+const INTERVAL_MS = 300 * MS_PER_SECOND;
+
+function setDev(root: string, eth0: [number, number, number, number]) {
+  const [rb, rp, tb, tp] = eth0;
+  writeFileSync(
+    join(root, "net/dev"),
+    "Inter-|   Receive                                                |  Transmit\n" +
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n" +
+      "    lo: 5 5 0 0 0 0 0 0 5 5 0 0 0 0 0 0\n" +
+      `  eth0: ${rb} ${rp} 0 0 0 0 0 0 ${tb} ${tp} 0 0 0 0 0 0\n`,
+  );
+}
+
+function report(p: Publish) {
+  const doc = p.topicName.endsWith("/cbor") ? decodeFirstSync(p.payload) : JSON.parse(p.payload.toString("utf8"));
+  return ReportSchema.parse(toLongNames(doc));
+}
+
+const setups: Setup[] = [];
+async function start(config: Record<string, unknown>, opts = {}) {
+  const s = await setup(config, opts);
+  setups.push(s);
+  return s;
+}
+after(async () => {
+  await Promise.all(setups.map((s) => s.close()));
+});
+
+describe("component mode against the nucleus test double", { concurrency: true }, () => {
+  it("publishes the first report at once, QoS 1, valid JSON, and logs the accepted answer", async () => {
+    const root = copyFixture("tricky");
+    const s = await start({ ProcRoot: root });
+    const p = s.start();
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    assert.equal(first.topicName, JSON_TOPIC);
+    assert.equal(first.qos, "1");
+    const r = report(first);
+    assert.equal(r.metrics?.network_stats, undefined, "no earlier state: no network_stats");
+    assert.equal(r.metrics?.listening_tcp_ports?.total, 5);
+    await p.waitForLine(new RegExp(`INFO report\\.accepted report_id=${r.header.report_id} accepted_total=1`));
+    assert.ok(s.nucleus.operations.includes("SubscribeToIoTCore"));
+  });
+
+  it("publishes CBOR with short names on /cbor when configured, and reads the CBOR answers", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky"), Format: "cbor", ShortNames: "true" });
+    const p = s.start();
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    assert.equal(first.topicName, CBOR_TOPIC);
+    const raw = decodeFirstSync(first.payload);
+    assert.ok("hed" in raw && "met" in raw, "short names");
+    await p.waitForLine(new RegExp(`INFO report\\.accepted report_id=${report(first).header.report_id}`));
+  });
+
+  it("logs a rejection with the service's error code and message", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky") }, { throttleMs: 60_000 });
+    const p = s.start();
+    await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "second publish");
+    const rid = report(s.nucleus.publishes[1]!).header.report_id;
+    await p.waitForLine(new RegExp(`WARN report\\.rejected report_id=${rid} code=Throttled message="Report was throttled" rejected_total=1`));
+    s.nucleus.deliverFromCloud(`${JSON_TOPIC}/rejected`, Buffer.from(JSON.stringify({ thingName: THING, reportId: 42, status: "REJECTED", statusDetails: { ErrorCode: "InvalidPayload", ErrorMessage: "Malformed metrics report" } })));
+    await p.waitForLine(/WARN report\.rejected report_id=42 code=InvalidPayload message="Malformed metrics report" rejected_total=2/);
+  });
+
+  it("applies a configuration update live and refuses an invalid one, keeping the last good value", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky"), SampleIntervalSeconds: "300" });
+    const p = s.start();
+    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    s.nucleus.mergeConfiguration({ Format: "cbor", MaxListEntries: "2" });
+    await p.waitForLine(/INFO config\.applied Format=cbor MaxListEntries=2/);
+    const next = await s.nucleus.waitFor(() => s.nucleus.publishes.find((x) => x.topicName === CBOR_TOPIC), 8000, "cbor publish");
+    assert.equal(report(next).metrics?.listening_tcp_ports?.ports?.length, 2);
+    const mark = p.lines.length;
+    s.nucleus.mergeConfiguration({ Format: "xml", SampleIntervalSeconds: "60" });
+    await p.waitForLine(/ERROR config\.rejected key=Format value=xml rule="must be json or cbor" kept=cbor/, 8000, mark);
+    await p.waitForLine(/WARN config\.interval_raised key=SampleIntervalSeconds value=60 used=300/, 8000, mark);
+    const count = s.nucleus.publishes.length;
+    const later = await s.nucleus.waitFor(() => s.nucleus.publishes[count], 8000, "publish after the bad update");
+    assert.equal(later.topicName, CBOR_TOPIC, "the last good format stays in force");
+    // The raised interval, not 60 s: consecutive reports stay about 300 (scaled) seconds apart.
+    assert.ok(later.at - s.nucleus.publishes[count - 1]!.at >= INTERVAL_MS * 0.9);
+  });
+
+  it("loses no traffic when the connection drops: the next report carries the failed interval", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const s = await start({ ProcRoot: root });
+    const p = s.start();
+    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    // The nucleus goes away: the connection drops and reconnections are refused for a while.
+    s.nucleus.refuseConnections = true;
+    s.nucleus.dropConnections();
+    await p.waitForLine(/WARN ipc\.disconnected/);
+    setDev(root, [1500, 15, 2600, 26]);
+    await p.waitForLine(/WARN report\.not_delivered .*reason="not connected to the Greengrass nucleus"/, 10_000);
+    setDev(root, [4000, 40, 9000, 90]);
+    s.nucleus.refuseConnections = false;
+    await p.waitForLine(/INFO ipc\.connected/, 10_000, p.lines.findIndex((l) => l.includes("ipc.disconnected")));
+    const next = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after reconnect");
+    assert.deepEqual(report(next).metrics?.network_stats, { bytes_in: 3000, bytes_out: 7000, packets_in: 30, packets_out: 70 });
+    assert.ok(s.nucleus.connects >= 2, "a fresh client connected again");
+  });
+
+  it("keeps the baseline when a publish is refused by the nucleus", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [100, 1, 100, 1]);
+    const s = await start({ ProcRoot: root });
+    const p = s.start();
+    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    s.nucleus.publishFailures.push({ shape: "ServiceError", message: "Spooler queue is full" });
+    setDev(root, [300, 3, 500, 5]);
+    await p.waitForLine(/WARN report\.not_delivered .*Spooler queue is full/, 10_000);
+    setDev(root, [700, 7, 900, 9]);
+    const next = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after the refusal");
+    assert.deepEqual(report(next).metrics?.network_stats, { bytes_in: 600, bytes_out: 800, packets_in: 6, packets_out: 8 });
+  });
+
+  it("after a restart, waits out the 300 s since the last publish and reports the true deltas", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const s = await start({ ProcRoot: root });
+    const a = s.start();
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    a.child.kill("SIGTERM");
+    const exit = await a.exited;
+    assert.equal(exit.code, 0);
+    const state = JSON.parse(readFileSync(join(s.workDir, "state.json"), "utf8"));
+    assert.equal(state.reportId, report(first).header.report_id);
+    setDev(root, [1300, 13, 2500, 25]);
+    const b = s.start();
+    await b.waitForLine(/INFO schedule\.wait reason="recent publish before restart"/);
+    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after restart");
+    assert.ok(second.at - first.at >= INTERVAL_MS * 0.95, `${second.at - first.at} ms apart`);
+    const r = report(second);
+    assert.deepEqual(r.metrics?.network_stats, { bytes_in: 300, bytes_out: 500, packets_in: 3, packets_out: 5 });
+    assert.ok(r.header.report_id > report(first).header.report_id);
+  });
+
+  it("after a reboot (new boot id), the first report carries the counters since boot", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const s = await start({ ProcRoot: root });
+    const a = s.start();
+    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    a.child.kill("SIGTERM");
+    await a.exited;
+    writeFileSync(join(root, "sys/kernel/random/boot_id"), "11111111-2222-4333-8444-555555555555\n");
+    setDev(root, [70, 1, 80, 2]);
+    s.start();
+    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after reboot");
+    assert.deepEqual(report(second).metrics?.network_stats, { bytes_in: 70, bytes_out: 80, packets_in: 1, packets_out: 2 });
+  });
+
+  it("on SIGTERM closes the client, saves state and exits 0 within 2 s", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky") });
+    const p = s.start();
+    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    const sent = Date.now();
+    p.child.kill("SIGTERM");
+    const exit = await p.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(exit.at - sent < 2000, `${exit.at - sent} ms`);
+    assert.ok(existsSync(join(s.workDir, "state.json")));
+    assert.ok(p.lines.some((l) => /INFO component\.stopping signal=SIGTERM published=1/.test(l)));
+    await s.nucleus.waitFor(() => s.nucleus.connections.size === 0, 2000, "connection closed");
+  });
+});
+
+describe("outside Greengrass", () => {
+  it("refuses to start in component mode without the IPC variables, and points to run", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { BUNDLE } = await import("./bundle.js");
+    const r = spawnSync(process.execPath, [BUNDLE], { encoding: "utf8", env: { PATH: process.env.PATH } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /not started by Greengrass .*use "run"/);
+  });
+
+  it("run writes a report per interval to stdout", async () => {
+    const { spawn } = await import("node:child_process");
+    const { BUNDLE } = await import("./bundle.js");
+    const root = copyFixture("tricky");
+    const child = spawn(process.execPath, [BUNDLE, "run", "--proc-root", root, "--interval", "10"], {
+      env: { PATH: process.env.PATH, DEFENDER_TEST_MS_PER_SECOND: "20" },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const until = Date.now() + 8000;
+    while (out.split("\n").filter((l) => l.startsWith("{")).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    const [a, b] = out.split("\n").filter((l) => l.startsWith("{")).map((l) => ReportSchema.parse(JSON.parse(l)));
+    assert.ok(a && b, out);
+    assert.equal(a.metrics?.network_stats, undefined);
+    assert.deepEqual(b.metrics?.network_stats, { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 });
+  });
+});

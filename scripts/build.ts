@@ -27,6 +27,17 @@ export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
     logLevel: "warning",
     plugins: [
       {
+        // zod carries error messages in ~40 languages (a third of the bundle); the component
+        // only ever speaks English, so the locale index is cut down to it.
+        name: "zod-english-only",
+        setup(b) {
+          b.onLoad({ filter: /zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+            contents: 'export { default as en } from "./en.js";',
+            loader: "js",
+          }));
+        },
+      },
+      {
         name: "aws-crt-binding",
         setup(b) {
           b.onLoad({ filter: /aws-crt[\\/]dist[\\/]native[\\/]binding\.js$/ }, () => ({

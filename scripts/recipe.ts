@@ -8,7 +8,16 @@ export const NATIVE_ADDONS = [
   { arch: "aarch64", crtDir: "linux-arm64-glibc", file: "aws-crt-linux-arm64-glibc.node" },
 ] as const;
 
-/** recipe.yaml with its version set; artifact URIs keep their placeholders until publish. */
-export function versionedRecipe(recipeYaml: string, version: string): string {
-  return recipeYaml.replace(/^ComponentVersion:.*$/m, `ComponentVersion: "${version}"`).replaceAll("COMPONENT_VERSION", version);
+/**
+ * recipe.yaml for this version, for local deployments: the component name and version are
+ * filled in; the artifact URIs keep only their file names' meaning (greengrass-cli takes the
+ * files from --artifactDir), and `publish` rewrites them to the real s3:// locations.
+ */
+export function versionedRecipe(recipeYaml: string, version: string, bucket = "BUCKET_NAME"): string {
+  return recipeYaml
+    .replace(/^ComponentVersion:.*$/m, `ComponentVersion: "${version}"`)
+    .replaceAll("s3://BUCKET_NAME/COMPONENT_NAME/COMPONENT_VERSION/", `s3://${bucket}/${COMPONENT_NAME}/${version}/`);
 }
+
+/** Every artifact file a build ships, for all manifests. */
+export const ARTIFACT_FILES = ["defender.js", ...NATIVE_ADDONS.map((a) => a.file)];

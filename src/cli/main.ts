@@ -1,6 +1,6 @@
 // Entry point of the bundle: `node defender.js <command>`.
 
-import { isUnderGreengrass, REQUIRED_ENV, runComponent } from "../greengrass/component.js";
+import { REQUIRED_ENV, isUnderGreengrass } from "../config/apply.js";
 import { collectCommand } from "./collect.js";
 import { runCommand } from "./run.js";
 import { USAGE, UsageError } from "./usage.js";
@@ -19,7 +19,8 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
     // No command: component mode, as the nucleus starts it.
-    if (isUnderGreengrass(process.env)) return runComponent(process.env);
+    // Loaded only here: the IPC client brings the aws-crt native addon with it.
+    if (isUnderGreengrass(process.env)) return (await import("../greengrass/component.js")).runComponent(process.env);
     const missing = REQUIRED_ENV.filter((k) => !process.env[k]).join(", ");
     process.stderr.write(`not started by Greengrass (${missing} not set); to watch reports on this machine use "run"\n\n${USAGE}`);
     return 2;

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Agent } from "../agent/loop.js";
 import { DEFAULT_CONFIG } from "../config/schema.js";
-import { logConfiguration, msPerSecondFrom } from "../greengrass/component.js";
+import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
 import { createLogger } from "../util/log.js";
 import { UsageError } from "./usage.js";
 

@@ -1,7 +1,7 @@
 // The proc root as a parameter (like Prometheus' procfs.NewFS(root)): a container that mounts
 // the host's /proc at /host/proc reads the host's view by passing that path.
 
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { type ByteOrder, HOST_BYTE_ORDER } from "./address.js";
 import { parseFibTrieLocal } from "./fib-trie.js";
@@ -35,7 +35,7 @@ export class ProcFS {
   /** File text, or "" when it is missing (e.g. no IPv6 in the kernel) or unreadable. */
   read(rel: string): string {
     try {
-      return readFileSync(this.path(rel), "latin1");
+      return readWhole(this.path(rel));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "EIO";
       if (code !== "ENOENT" && code !== "ENOTDIR") this.problems.push({ file: this.path(rel), code });
@@ -67,5 +67,29 @@ export class ProcFS {
   bootId(): string | undefined {
     const id = this.read("sys/kernel/random/boot_id").trim();
     return id === "" ? undefined : id;
+  }
+}
+
+// procfs files report size 0, so readFileSync reads them in fresh 64 KiB chunks and joins them:
+// garbage on every sample. One buffer, grown as needed and reused, keeps the component's memory flat.
+let buffer = Buffer.allocUnsafe(256 * 1024);
+
+function readWhole(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    let n = 0;
+    for (;;) {
+      if (n === buffer.length) {
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, n);
+        buffer = bigger;
+      }
+      const got = readSync(fd, buffer, n, buffer.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    return buffer.toString("latin1", 0, n);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -102,8 +102,73 @@ export async function benchMetrics(lines: string[]): Promise<void> {
   }
 }
 
+function procStatus(pid: number): { rssKb: number; hwmKb: number; cpuMs: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+  // utime and stime, fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name).
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(f[11]) + Number(f[12]);
+  return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM"), cpuMs: (ticks * 1000) / 100 };
+}
+
+export async function benchComponent(lines: string[]): Promise<void> {
+  const { spawn } = await import("node:child_process");
+  const { statSync } = await import("node:fs");
+  const { NucleusDouble } = await import("../nucleus/server.js");
+  const { BUNDLE } = await import("../bundle.js");
+  lines.push(`bundle: ${(statSync(BUNDLE).size / 1024).toFixed(0)} KiB of JavaScript (target < 1 MB)`);
+  const dir = tempDir("defender-bench-gg-");
+  const nucleus = new NucleusDouble({
+    socketPath: join(dir, "ipc.socket"),
+    svcuid: "bench",
+    thingName: "bench-thing",
+    componentName: "community.greengrass.DeviceDefender",
+    configuration: { ProcRoot: "/proc" },
+  });
+  await nucleus.start();
+  // Started as the recipe starts it: the same node flags and environment.
+  const { parse } = await import("yaml");
+  const recipe = parse(readFileSync(join(__dirname, "../../recipe.yaml"), "utf8"));
+  const run = recipe.Manifests[0].Lifecycle.Run;
+  const flags = (run.Script as string).split(" ").filter((a) => a.startsWith("--"));
+  const setenv = Object.fromEntries(Object.entries(run.Setenv as Record<string, string>).filter(([k]) => k !== "DEFENDER_WORK_DIR"));
+  lines.push(`component started as the recipe does: node ${flags.join(" ")} (${Object.entries(setenv).map(([k, v]) => `${k}=${v}`).join(" ")})`);
+  // Test hook, bench only: 300 configured seconds last 6 ms, so 1,000 cycles take seconds.
+  const started = Date.now();
+  const child = spawn(process.execPath, [...flags, BUNDLE], {
+    cwd: dir,
+    stdio: "ignore",
+    env: {
+      PATH: process.env.PATH,
+      AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: join(dir, "ipc.socket"),
+      SVCUID: "bench",
+      AWS_IOT_THING_NAME: "bench-thing",
+      DEFENDER_TEST_MS_PER_SECOND: "0.02",
+      ...setenv,
+    },
+  });
+  try {
+    await nucleus.waitFor(() => nucleus.publishes.length >= 1, 10_000, "first publish");
+    lines.push(`component: first publish ${nucleus.publishes[0]!.at - started} ms after process start (target < 500 ms)`);
+    await nucleus.waitFor(() => nucleus.publishes.length >= 100, 60_000, "100 cycles");
+    const at100 = procStatus(child.pid!);
+    await nucleus.waitFor(() => nucleus.publishes.length >= 1000, 120_000, "1000 cycles");
+    const at1000 = procStatus(child.pid!);
+    const cycles = nucleus.publishes.length - 100;
+    lines.push(
+      `component, 1,000 cycles on the idle machine's /proc: RSS ${(at100.rssKb / 1024).toFixed(1)} MB after 100 cycles, ${(at1000.rssKb / 1024).toFixed(1)} MB after 1,000; peak RSS ${(at1000.hwmKb / 1024).toFixed(1)} MB (target < 70 MB, no growth)`,
+    );
+    lines.push(`component: CPU ${((at1000.cpuMs - at100.cpuMs) / cycles).toFixed(2)} ms per cycle (user + system, including the kernel's cost of producing /proc/net; target < 10 ms)`);
+  } finally {
+    child.kill("SIGKILL");
+    await nucleus.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const lines: string[] = [];
+  await benchComponent(lines);
   await benchMetrics(lines);
   lines.push(`peak RSS of the bench process: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`);
   process.stdout.write(`${lines.map((l) => `- ${l}`).join("\n")}\n`);

@@ -1,0 +1,95 @@
+// npm run deploy -- --target ARN --merge FILE [--reset /Key,/Other] [--components FILE] [--dry-run]
+// Creates a deployment of this component (plus any other components given) to a thing or thing
+// group. A new deployment to a target replaces the previous one, so --components must list every
+// other component that target should keep. The merge document is sent serialized as a string,
+// as the API requires; reset paths are JSON pointers applied before the merge.
+
+import { CreateDeploymentCommand, type CreateDeploymentCommandInput, GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { COMPONENT_NAME } from "./recipe.js";
+
+const root = resolve(__dirname, "..");
+
+export interface DeployOptions {
+  targetArn: string;
+  version: string;
+  merge?: Record<string, unknown>;
+  reset?: string[];
+  otherComponents?: Record<string, { componentVersion: string; configurationUpdate?: { merge?: string; reset?: string[] } }>;
+  deploymentName?: string;
+}
+
+export function deploymentRequest(o: DeployOptions): CreateDeploymentCommandInput {
+  if (!/^arn:aws[a-z-]*:iot:[a-z0-9-]+:\d{12}:(thing|thinggroup)\/[a-zA-Z0-9:_-]+$/.test(o.targetArn)) {
+    throw new Error(`--target "${o.targetArn}" is not a thing or thing-group ARN (arn:aws:iot:<region>:<account>:thing/<name>)`);
+  }
+  for (const p of o.reset ?? []) if (p !== "" && !p.startsWith("/")) throw new Error(`--reset "${p}" is not a JSON pointer (it starts with /)`);
+  const configurationUpdate =
+    o.merge !== undefined || (o.reset?.length ?? 0) > 0
+      ? { ...(o.merge !== undefined ? { merge: JSON.stringify(o.merge) } : {}), ...(o.reset?.length ? { reset: o.reset } : {}) }
+      : undefined;
+  return {
+    targetArn: o.targetArn,
+    deploymentName: o.deploymentName ?? `${COMPONENT_NAME}-${o.version}`,
+    components: {
+      ...o.otherComponents,
+      [COMPONENT_NAME]: { componentVersion: o.version, ...(configurationUpdate ? { configurationUpdate } : {}) },
+    },
+  };
+}
+
+export async function deploy(o: DeployOptions & { dryRun: boolean; client: GreengrassV2Client; print: (l: string) => void }) {
+  const input = deploymentRequest(o);
+  if (o.dryRun) return o.print(JSON.stringify({ operation: "greengrassv2:CreateDeployment", input }, null, 2));
+  const res = await o.client.send(new CreateDeploymentCommand(input));
+  o.print(`deployment ${res.deploymentId} created for ${o.targetArn}`);
+}
+
+function readJson(path: string, what: string): Record<string, never> {
+  try {
+    const v = JSON.parse(readFileSync(path, "utf8"));
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("must be a JSON object");
+    return v;
+  } catch (err) {
+    throw new Error(`${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: {
+      target: { type: "string" },
+      merge: { type: "string" },
+      reset: { type: "string" },
+      components: { type: "string" },
+      version: { type: "string" },
+      name: { type: "string" },
+      region: { type: "string" },
+      "dry-run": { type: "boolean" },
+    },
+  });
+  if (!values.target) {
+    process.stderr.write("usage: npm run deploy -- --target ARN [--merge FILE] [--reset /Key,...] [--components FILE] [--version V] [--dry-run]\n");
+    process.exit(2);
+  }
+  Promise.resolve()
+    .then(() =>
+      deploy({
+        targetArn: values.target!,
+        version: values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version,
+        merge: values.merge ? readJson(values.merge, "--merge") : undefined,
+        reset: values.reset?.split(",").map((s) => s.trim()),
+        otherComponents: values.components ? readJson(values.components, "--components") : undefined,
+        deploymentName: values.name,
+        dryRun: values["dry-run"] ?? false,
+        client: new GreengrassV2Client({ region: values.region }),
+        print: (l) => process.stdout.write(`${l}\n`),
+      }),
+    )
+    .catch((err) => {
+      process.stderr.write(`deploy failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    });
+}

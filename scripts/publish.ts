@@ -1,0 +1,68 @@
+// npm run publish-component -- --bucket BUCKET [--region REGION] [--dry-run]
+// Uploads the built artifacts to s3://BUCKET/<component>/<version>/ and creates the component
+// version from the recipe rewritten to those URIs. Region and credentials come from the standard
+// AWS chain (AWS_REGION, AWS_PROFILE, ...). S3 artifacts are immutable once the component version
+// exists (Greengrass records their digests), so a changed build needs a new version.
+
+import { CreateComponentVersionCommand, GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ARTIFACT_FILES, COMPONENT_NAME, versionedRecipe } from "./recipe.js";
+
+const root = resolve(__dirname, "..");
+
+export interface PublishOptions {
+  bucket: string;
+  version: string;
+  dryRun: boolean;
+  s3: S3Client;
+  greengrass: GreengrassV2Client;
+  print: (line: string) => void;
+}
+
+export async function publishComponent(o: PublishOptions): Promise<void> {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.bucket)) throw new Error(`--bucket "${o.bucket}" is not a valid S3 bucket name`);
+  const artifactDir = join(root, "artifacts", COMPONENT_NAME, o.version);
+  const uploads = ARTIFACT_FILES.map((file) => ({
+    Bucket: o.bucket,
+    Key: `${COMPONENT_NAME}/${o.version}/${file}`,
+    Body: readFileSync(join(artifactDir, file)),
+  }));
+  const recipe = versionedRecipe(readFileSync(join(root, "recipe.yaml"), "utf8"), o.version, o.bucket);
+  for (const u of uploads) {
+    if (o.dryRun) o.print(JSON.stringify({ operation: "s3:PutObject", input: { Bucket: u.Bucket, Key: u.Key, ContentLength: u.Body.length } }));
+    else await o.s3.send(new PutObjectCommand(u));
+  }
+  const create = { inlineRecipe: Buffer.from(recipe, "utf8") };
+  if (o.dryRun) {
+    o.print(JSON.stringify({ operation: "greengrassv2:CreateComponentVersion", input: { inlineRecipe: recipe } }));
+    return;
+  }
+  const res = await o.greengrass.send(new CreateComponentVersionCommand(create));
+  o.print(`created ${res.arn} (${res.status?.componentState ?? "unknown state"}${res.status?.message ? `: ${res.status.message}` : ""})`);
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: { bucket: { type: "string" }, region: { type: "string" }, version: { type: "string" }, "dry-run": { type: "boolean" } },
+  });
+  const version = values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+  if (!values.bucket) {
+    process.stderr.write("usage: npm run publish-component -- --bucket BUCKET [--region REGION] [--version V] [--dry-run]\n");
+    process.exit(2);
+  }
+  const region = values.region;
+  publishComponent({
+    bucket: values.bucket,
+    version,
+    dryRun: values["dry-run"] ?? false,
+    s3: new S3Client({ region }),
+    greengrass: new GreengrassV2Client({ region }),
+    print: (l) => process.stdout.write(`${l}\n`),
+  }).catch((err) => {
+    process.stderr.write(`publish failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,45 @@
+// Applying a configuration document and the environment the component runs in; kept apart
+// from the IPC code so that commands that do not talk to Greengrass do not load it.
+
+import { type ComponentConfig, applyConfiguration } from "./schema.js";
+import type { Logger } from "../util/log.js";
+
+export const REQUIRED_ENV = ["AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT", "SVCUID", "AWS_IOT_THING_NAME"] as const;
+
+export function isUnderGreengrass(env: NodeJS.ProcessEnv): boolean {
+  return REQUIRED_ENV.every((k) => (env[k] ?? "") !== "");
+}
+
+/** Test hook for the bench and end-to-end tests: real ms per configured second (default 1000). */
+export function msPerSecondFrom(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.DEFENDER_TEST_MS_PER_SECOND);
+  return Number.isFinite(v) && v > 0 ? v : 1000;
+}
+
+/** Applies a configuration document, logging each refused key and the interval floor. */
+export function logConfiguration(doc: unknown, lastGood: ComponentConfig, floor: number, log: Logger): ComponentConfig {
+  const { config, problems } = applyConfiguration(doc, lastGood);
+  const shown = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined"));
+  for (const p of problems) {
+    log.error("config.rejected", {
+      key: p.key,
+      value: shown(p.value),
+      rule: p.rule,
+      kept: shown((lastGood as Record<string, unknown>)[p.key]),
+    });
+  }
+  if (config.SampleIntervalSeconds < floor) {
+    log.warn("config.interval_raised", {
+      key: "SampleIntervalSeconds",
+      value: config.SampleIntervalSeconds,
+      used: floor,
+      reason: "the service throttles reports sent more often than every 300 s",
+    });
+  }
+  const changed = (Object.keys(config) as Array<keyof ComponentConfig>).filter(
+    (k) => JSON.stringify(config[k]) !== JSON.stringify(lastGood[k]),
+  );
+  if (changed.length > 0) log.info("config.applied", Object.fromEntries(changed.map((k) => [k, shown(config[k])])));
+  return config;
+}
+

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { parse } from "yaml";
+import { CONFIG_KEYS, DEFAULT_CONFIG, applyConfiguration } from "../src/config/schema.js";
+import { ARTIFACT_FILES, COMPONENT_NAME } from "../scripts/recipe.js";
+import { ARTIFACT_DIR, BUNDLE, VERSION } from "./bundle.js";
+import { ROOT, copyFixture, tempDir } from "./helpers.js";
+import { NucleusDouble } from "./nucleus/server.js";
+
+type Recipe = {
+  RecipeFormatVersion: string;
+  ComponentName: string;
+  ComponentVersion: string;
+  ComponentConfiguration: { DefaultConfiguration: Record<string, unknown> & { accessControl: Record<string, Record<string, { operations: string[]; resources: string[] }>> } };
+  Manifests: Array<{ Platform: { os: string; architecture: string }; Lifecycle: { Install: { Script: string }; Run: { Script: string; Setenv: Record<string, string> } }; Artifacts: Array<{ URI: string }> }>;
+};
+
+const source = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8")) as Recipe;
+const built = parse(readFileSync(join(ROOT, "artifacts", "recipes", `${COMPONENT_NAME}-${VERSION}.yaml`), "utf8")) as Recipe;
+
+/** Everything the component may do over IPC, and nothing more. */
+const EXPECTED_GRANTS = [
+  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore $aws/things/{iot:thingName}/defender/metrics/*",
+  ...["json", "cbor"].flatMap((f) =>
+    ["accepted", "rejected"].map((o) => `aws.greengrass.ipc.mqttproxy aws.greengrass#SubscribeToIoTCore $aws/things/{iot:thingName}/defender/metrics/${f}/${o}`),
+  ),
+].sort();
+
+describe("recipe", () => {
+  it("parses, and the build wrote it for this version", () => {
+    assert.equal(source.RecipeFormatVersion, "2020-01-25");
+    assert.equal(source.ComponentName, COMPONENT_NAME);
+    assert.equal(source.ComponentVersion, VERSION, "recipe.yaml and package.json agree");
+    assert.equal(built.ComponentVersion, VERSION);
+  });
+
+  it("ships, per manifest, files the build wrote: the bundle and that platform's addon", () => {
+    assert.deepEqual(built.Manifests.map((m) => `${m.Platform.os}/${m.Platform.architecture}`), ["linux/amd64", "linux/aarch64"]);
+    for (const m of built.Manifests) {
+      const names = m.Artifacts.map((a) => a.URI.split("/").pop()!);
+      assert.equal(new Set(names).size, names.length, "unique file names within a manifest");
+      for (const a of m.Artifacts) {
+        assert.match(a.URI, new RegExp(`^s3://BUCKET_NAME/${COMPONENT_NAME}/${VERSION}/`));
+        assert.ok(existsSync(join(ARTIFACT_DIR, a.URI.split("/").pop()!)), `${a.URI} exists in ${ARTIFACT_DIR}`);
+      }
+      const arch = m.Platform.architecture === "amd64" ? "x64" : "arm64";
+      assert.deepEqual(names, ["defender.js", `aws-crt-linux-${arch}-glibc.node`]);
+      assert.match(m.Lifecycle.Run.Script, /^node (--[a-z-]+=\d+ )*\{artifacts:path\}\/defender\.js$/);
+      assert.equal(m.Lifecycle.Run.Setenv.DEFENDER_WORK_DIR, "{work:path}");
+    }
+    assert.deepEqual(ARTIFACT_FILES.filter((f) => !existsSync(join(ARTIFACT_DIR, f))), []);
+  });
+
+  it("grants nothing beyond the component's own topics", () => {
+    const grants: string[] = [];
+    for (const [service, policies] of Object.entries(source.ComponentConfiguration.DefaultConfiguration.accessControl)) {
+      for (const [policyId, policy] of Object.entries(policies)) {
+        assert.ok(policyId.startsWith(`${COMPONENT_NAME}:`), "policy ids are unique to this component");
+        for (const op of policy.operations) for (const r of policy.resources) grants.push(`${service} ${op} ${r}`);
+      }
+    }
+    assert.deepEqual(grants.sort(), EXPECTED_GRANTS);
+  });
+
+  it("documents every configuration key with a default the component accepts", () => {
+    const { accessControl: _, ...defaults } = source.ComponentConfiguration.DefaultConfiguration;
+    assert.deepEqual(Object.keys(defaults).sort(), Object.keys(CONFIG_KEYS).sort());
+    const { config, problems } = applyConfiguration(defaults, DEFAULT_CONFIG);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config, DEFAULT_CONFIG);
+  });
+
+  it("the install step fails clearly without node or with a node older than 20", () => {
+    const script = source.Manifests[0]!.Lifecycle.Install.Script;
+    const bin = tempDir();
+    const run = (path: string) => spawnSync("/bin/sh", ["-c", script], { encoding: "utf8", env: { PATH: path } });
+    const missing = run(join(bin, "empty"));
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /needs Node\.js 20 or later .*node was not found/);
+    mkdirSync(join(bin, "old"));
+    // A node that reports 18.19.0, like an old distribution package would.
+    writeFileSync(join(bin, "old", "pretend-18.js"), 'Object.defineProperty(process.versions, "node", { value: "18.19.0" }); Object.defineProperty(process, "version", { value: "v18.19.0" });');
+    writeFileSync(join(bin, "old", "node"), `#!/bin/sh\nexec ${process.execPath} -r ${join(bin, "old", "pretend-18.js")} "$@"\n`);
+    chmodSync(join(bin, "old", "node"), 0o755);
+    const old = run(`${join(bin, "old")}:/usr/bin:/bin`);
+    assert.equal(old.status, 1, old.stderr);
+    assert.match(old.stderr, /needs Node\.js 20 or later, found v18\.19\.0/);
+    const ok = run(`${join(process.execPath, "..")}:/usr/bin:/bin`);
+    assert.equal(ok.status, 0, ok.stderr);
+  });
+
+  it("gdk-config.json builds with our build command at the same version", () => {
+    const gdk = JSON.parse(readFileSync(join(ROOT, "gdk-config.json"), "utf8"));
+    const c = gdk.component[COMPONENT_NAME];
+    assert.equal(c.version, VERSION);
+    assert.equal(c.build.build_system, "custom");
+    assert.deepEqual(c.build.custom_build_command, ["npm", "run", "build", "--", "--gdk"]);
+  });
+});
+
+describe("bundle", () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it("is one CommonJS file under 1 MB that prints its usage", () => {
+    assert.ok(readFileSync(BUNDLE).length < 1024 * 1024);
+    const r = spawnSync(process.execPath, [BUNDLE, "help"], { encoding: "utf8" });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /Usage: node defender\.js <command>/);
+  });
+
+  it("loads the aws-crt addon from its own folder, copied anywhere, with no variable set", async () => {
+    // A Greengrass artifact folder: the version folder alone, far from node_modules.
+    const dir = join(tempDir(), COMPONENT_NAME, VERSION);
+    cpSync(ARTIFACT_DIR, dir, { recursive: true });
+    const socketPath = join(tempDir(), "ipc.socket");
+    const nucleus = new NucleusDouble({ socketPath, svcuid: "t", thingName: "bundle-thing", componentName: COMPONENT_NAME, configuration: { ProcRoot: copyFixture("tricky") } });
+    await nucleus.start();
+    cleanups.push(() => nucleus.stop());
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [join(dir, "defender.js")], {
+      cwd: tempDir(),
+      env: { PATH: process.env.PATH, AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: socketPath, SVCUID: "t", AWS_IOT_THING_NAME: "bundle-thing" },
+      stdio: "ignore",
+    });
+    cleanups.push(async () => void child.kill("SIGKILL"));
+    const p = await nucleus.waitFor(() => nucleus.publishes[0], 8000, "publish from the copied bundle");
+    assert.equal(p.topicName, "$aws/things/bundle-thing/defender/metrics/json");
+  });
+});

@@ -1,0 +1,163 @@
+// The publish and deploy scripts, with the AWS SDK's HTTP layer intercepted: the real clients
+// serialize and sign the requests, a recording request handler answers instead of the network.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { describe, it } from "node:test";
+import { GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
+import { S3Client } from "@aws-sdk/client-s3";
+import { parse } from "yaml";
+import { deploy, deploymentRequest } from "../scripts/deploy.js";
+import { publishComponent } from "../scripts/publish.js";
+import { ARTIFACT_FILES, COMPONENT_NAME } from "../scripts/recipe.js";
+import { ARTIFACT_DIR, VERSION } from "./bundle.js";
+
+interface Sent {
+  method: string;
+  hostname: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+async function bodyOf(body: unknown): Promise<Buffer> {
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  if (typeof body === "string" || body instanceof Uint8Array) return Buffer.from(body as Uint8Array);
+  const chunks: Buffer[] = [];
+  for await (const c of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+function recorder(answer: (req: Sent) => { status?: number; headers?: Record<string, string>; json?: unknown }) {
+  const sent: Sent[] = [];
+  const handler = {
+    async handle(request: { method: string; hostname: string; path: string; headers: Record<string, string>; body?: unknown }) {
+      const req = { method: request.method, hostname: request.hostname, path: request.path, headers: request.headers, body: await bodyOf(request.body) };
+      sent.push(req);
+      const a = answer(req);
+      const payload = a.json === undefined ? "" : JSON.stringify(a.json);
+      return {
+        response: {
+          statusCode: a.status ?? 200,
+          headers: { "content-type": "application/json", ...a.headers },
+          body: Readable.from([Buffer.from(payload)]),
+        },
+      };
+    },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs: () => ({}),
+  };
+  return { sent, handler };
+}
+
+const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
+const region = "eu-west-1";
+
+describe("publish", () => {
+  it("uploads every artifact, then creates the component version from the recipe with s3:// URIs", async () => {
+    const rec = recorder((req) =>
+      req.path.includes("createComponentVersion")
+        ? { json: { arn: `arn:aws:greengrass:${region}:123456789012:components:${COMPONENT_NAME}:versions:${VERSION}`, componentName: COMPONENT_NAME, componentVersion: VERSION, creationTimestamp: 1700000000, status: { componentState: "REQUESTED" } } }
+        : { headers: { etag: '"abc"' } },
+    );
+    const printed: string[] = [];
+    await publishComponent({
+      bucket: "my-gg-artifacts",
+      version: VERSION,
+      dryRun: false,
+      s3: new S3Client({ region, credentials, requestHandler: rec.handler as never }),
+      greengrass: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }),
+      print: (l) => printed.push(l),
+    });
+    const puts = rec.sent.filter((r) => r.method === "PUT");
+    assert.deepEqual(puts.map((p) => p.path), ARTIFACT_FILES.map((f) => `/${COMPONENT_NAME}/${VERSION}/${f}`));
+    for (const [i, f] of ARTIFACT_FILES.entries()) {
+      assert.equal(puts[i]!.hostname, `my-gg-artifacts.s3.${region}.amazonaws.com`);
+      assert.ok(puts[i]!.body.equals(readFileSync(join(ARTIFACT_DIR, f))), `${f} body`);
+      assert.match(puts[i]!.headers.authorization ?? "", /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\//);
+    }
+    const create = rec.sent.at(-1)!;
+    assert.equal(create.method, "POST");
+    assert.equal(create.path, "/greengrass/v2/createComponentVersion");
+    assert.equal(create.hostname, `greengrass.${region}.amazonaws.com`);
+    const recipe = parse(Buffer.from(JSON.parse(create.body.toString("utf8")).inlineRecipe, "base64").toString("utf8"));
+    assert.equal(recipe.ComponentVersion, VERSION);
+    const uris = recipe.Manifests.flatMap((m: { Artifacts: Array<{ URI: string }> }) => m.Artifacts.map((a) => a.URI));
+    assert.deepEqual([...new Set(uris)].sort(), ARTIFACT_FILES.map((f) => `s3://my-gg-artifacts/${COMPONENT_NAME}/${VERSION}/${f}`).sort());
+    assert.match(printed.join("\n"), /created arn:aws:greengrass:.*\(REQUESTED\)/);
+  });
+
+  it("--dry-run prints the requests and sends nothing", async () => {
+    const rec = recorder(() => ({ json: {} }));
+    const printed: string[] = [];
+    await publishComponent({
+      bucket: "my-gg-artifacts",
+      version: VERSION,
+      dryRun: true,
+      s3: new S3Client({ region, credentials, requestHandler: rec.handler as never }),
+      greengrass: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }),
+      print: (l) => printed.push(l),
+    });
+    assert.equal(rec.sent.length, 0);
+    const ops = printed.map((l) => JSON.parse(l));
+    assert.deepEqual(ops.map((o) => o.operation), [...ARTIFACT_FILES.map(() => "s3:PutObject"), "greengrassv2:CreateComponentVersion"]);
+    assert.match(ops.at(-1).input.inlineRecipe, /URI: s3:\/\/my-gg-artifacts\/community\.greengrass\.DeviceDefender\//);
+  });
+
+  it("refuses a bad bucket name before sending anything", async () => {
+    const rec = recorder(() => ({ json: {} }));
+    await assert.rejects(
+      publishComponent({ bucket: "Bad_Bucket", version: VERSION, dryRun: false, s3: new S3Client({ region, credentials, requestHandler: rec.handler as never }), greengrass: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }), print: () => undefined }),
+      /not a valid S3 bucket name/,
+    );
+    assert.equal(rec.sent.length, 0);
+  });
+});
+
+describe("deploy", () => {
+  const target = "arn:aws:iot:eu-west-1:123456789012:thinggroup/gateways";
+
+  it("sends the merge serialized as a string, the reset paths and the whole component set", async () => {
+    const rec = recorder(() => ({ json: { deploymentId: "d-1", iotJobId: "j-1", iotJobArn: "arn:x" } }));
+    const printed: string[] = [];
+    await deploy({
+      targetArn: target,
+      version: VERSION,
+      merge: { SampleIntervalSeconds: "600", Format: "cbor" },
+      reset: ["/ExcludedInterfaces"],
+      otherComponents: { "aws.greengrass.Nucleus": { componentVersion: "2.14.0" } },
+      dryRun: false,
+      client: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }),
+      print: (l) => printed.push(l),
+    });
+    assert.equal(rec.sent.length, 1);
+    const req = rec.sent[0]!;
+    assert.equal(req.method, "POST");
+    assert.equal(req.path, "/greengrass/v2/deployments");
+    const body = JSON.parse(req.body.toString("utf8"));
+    assert.equal(body.targetArn, target);
+    assert.deepEqual(body.components, {
+      "aws.greengrass.Nucleus": { componentVersion: "2.14.0" },
+      [COMPONENT_NAME]: {
+        componentVersion: VERSION,
+        configurationUpdate: { merge: '{"SampleIntervalSeconds":"600","Format":"cbor"}', reset: ["/ExcludedInterfaces"] },
+      },
+    });
+    assert.deepEqual(printed, [`deployment d-1 created for ${target}`]);
+  });
+
+  it("--dry-run prints the request and sends nothing", async () => {
+    const rec = recorder(() => ({ json: {} }));
+    const printed: string[] = [];
+    await deploy({ targetArn: target, version: VERSION, dryRun: true, client: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }), print: (l) => printed.push(l) });
+    assert.equal(rec.sent.length, 0);
+    assert.deepEqual(JSON.parse(printed[0]!).input.components, { [COMPONENT_NAME]: { componentVersion: VERSION } });
+  });
+
+  it("names a bad target or reset path", () => {
+    assert.throws(() => deploymentRequest({ targetArn: "my-thing", version: VERSION }), /--target "my-thing" is not a thing or thing-group ARN/);
+    assert.throws(() => deploymentRequest({ targetArn: target, version: VERSION, reset: ["Format"] }), /--reset "Format" is not a JSON pointer/);
+  });
+});

@@ -94,26 +94,34 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
       agent.setConfig(config);
     }
     if (responses?.format !== config.Format) {
-      await responses?.close();
+      const old = responses;
       responses = undefined;
+      await old?.close();
       responses = await subscribeResponses(client, config.Format);
     }
   };
 
+  // Set up once per client; a failed step is retried on the same client (see IpcConnection.setUp).
+  const subscribedClients = new WeakSet<IpcClient>();
+  let responsesClient: IpcClient | undefined;
   connection = new IpcConnection(
     log,
     async (client) => {
-      responses = undefined; // the old client's streams died with it
-      let debounce: NodeJS.Timeout | undefined;
-      const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
-      updates.on("message", () => {
-        // One deployment sends one event per changed leaf: read once they have arrived.
-        clearTimeout(debounce);
-        debounce = setTimeout(() => {
-          readConfiguration(client).catch((err) => log.error("config.read_failed", { reason: rpcErrorText(err) }));
-        }, CONFIG_DEBOUNCE_MS);
-      });
-      await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
+      if (responsesClient !== client) responses = undefined; // the old client's streams died with it
+      responsesClient = client;
+      if (!subscribedClients.has(client)) {
+        let debounce: NodeJS.Timeout | undefined;
+        const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
+        updates.on("message", () => {
+          // One deployment sends one event per changed leaf: read once they have arrived.
+          clearTimeout(debounce);
+          debounce = setTimeout(() => {
+            readConfiguration(client).catch((err) => log.error("config.read_failed", { reason: rpcErrorText(err) }));
+          }, CONFIG_DEBOUNCE_MS);
+        });
+        await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
+        subscribedClients.add(client);
+      }
       await readConfiguration(client);
     },
     { initialMs: Math.max(50, msPerSecond), maxMs: 60 * msPerSecond },

@@ -38,6 +38,18 @@ export function rpcErrorText(err: unknown): string {
   return e?.description ?? errorMessage(err);
 }
 
+// Closing an SDK client twice frees its native connection twice and corrupts the heap, and
+// close() itself emits "disconnection": every close goes through here, once per client.
+const closing = new WeakSet<IpcClient>();
+/** Clients whose connection is gone (the SDK closes those itself). */
+const lost = new WeakSet<IpcClient>();
+
+async function closeOnce(client: IpcClient): Promise<void> {
+  if (closing.has(client)) return;
+  closing.add(client);
+  await withTimeout(1000, "close", () => client.close()).catch(() => undefined);
+}
+
 export class IpcConnection {
   private client: IpcClient | undefined;
   private closed = false;
@@ -65,7 +77,7 @@ export class IpcConnection {
     clearTimeout(this.retryTimer);
     const c = this.client;
     this.client = undefined;
-    if (c) await withTimeout(1000, "close", () => c.close()).catch(() => undefined);
+    if (c) await closeOnce(c);
   }
 
   private async connect(): Promise<void> {
@@ -78,26 +90,38 @@ export class IpcConnection {
       this.log.error("ipc.unavailable", { reason: rpcErrorText(err) });
       return this.retry();
     }
+    // On a lost connection the SDK closes the client itself (and its streams, in order);
+    // closing it here too would race that and free native streams after their connection.
     client.on("disconnection", (ev) => {
-      if (generation !== this.generation || this.closed) return;
+      lost.add(client);
+      if (closing.has(client) || generation !== this.generation || this.closed) return;
       this.client = undefined;
       this.log.warn("ipc.disconnected", { reason: ev?.reason ? String(ev.reason) : "closed" });
-      void client.close().catch(() => undefined);
       this.retry();
     });
     try {
       await withTimeout(10_000, "connect", () => client.connect());
-      if (this.closed) return void client.close();
-      this.client = client;
-      this.attempt = 0;
-      this.log.info("ipc.connected", {});
+    } catch (err) {
+      this.log.warn("ipc.connect_failed", { reason: rpcErrorText(err), attempt: this.attempt + 1 });
+      await closeOnce(client); // no operation exists yet, so this close is safe
+      return this.retry();
+    }
+    if (this.closed) return void closeOnce(client);
+    this.client = client;
+    this.attempt = 0;
+    this.log.info("ipc.connected", {});
+    await this.setUp(client, generation, 0);
+  }
+
+  /** Runs onConnected; if it fails while the connection stays up, tries again after a while. */
+  private async setUp(client: IpcClient, generation: number, failures: number): Promise<void> {
+    try {
       await this.onConnected(client);
     } catch (err) {
-      if (generation !== this.generation) return;
-      this.log.warn("ipc.connect_failed", { reason: rpcErrorText(err), attempt: this.attempt + 1 });
-      this.client = undefined;
-      await client.close().catch(() => undefined);
-      this.retry();
+      if (generation !== this.generation || this.closed || lost.has(client)) return; // the reconnect takes over
+      const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** failures);
+      this.log.warn("ipc.setup_failed", { reason: rpcErrorText(err), retry_in_ms: delay });
+      setTimeout(() => void this.setUp(client, generation, failures + 1), delay).unref();
     }
   }
 

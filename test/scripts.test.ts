@@ -52,6 +52,11 @@ function recorder(answer: (req: Sent) => { status?: number; headers?: Record<str
   return { sent, handler };
 }
 
+function clients(rec: ReturnType<typeof recorder>) {
+  const requestHandler = rec.handler as never;
+  return { s3: new S3Client({ region, credentials, requestHandler }), greengrass: new GreengrassV2Client({ region, credentials, requestHandler }) };
+}
+
 const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
 const region = "eu-west-1";
 
@@ -67,8 +72,7 @@ describe("publish", () => {
       bucket: "my-gg-artifacts",
       version: VERSION,
       dryRun: false,
-      s3: new S3Client({ region, credentials, requestHandler: rec.handler as never }),
-      greengrass: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }),
+      ...clients(rec),
       print: (l) => printed.push(l),
     });
     const puts = rec.sent.filter((r) => r.method === "PUT");
@@ -96,8 +100,7 @@ describe("publish", () => {
       bucket: "my-gg-artifacts",
       version: VERSION,
       dryRun: true,
-      s3: new S3Client({ region, credentials, requestHandler: rec.handler as never }),
-      greengrass: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }),
+      ...clients(rec),
       print: (l) => printed.push(l),
     });
     assert.equal(rec.sent.length, 0);
@@ -109,7 +112,7 @@ describe("publish", () => {
   it("refuses a bad bucket name before sending anything", async () => {
     const rec = recorder(() => ({ json: {} }));
     await assert.rejects(
-      publishComponent({ bucket: "Bad_Bucket", version: VERSION, dryRun: false, s3: new S3Client({ region, credentials, requestHandler: rec.handler as never }), greengrass: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }), print: () => undefined }),
+      publishComponent({ bucket: "Bad_Bucket", version: VERSION, dryRun: false, ...clients(rec), print: () => undefined }),
       /not a valid S3 bucket name/,
     );
     assert.equal(rec.sent.length, 0);

@@ -1,28 +1,17 @@
-import { parseArgs } from "node:util";
 import { DEFAULT_REPORT_SETTINGS, type ReportSettings, takeSample } from "../agent/sample.js";
 import { loadState, saveState } from "../state/store.js";
 import { createLogger } from "../util/log.js";
-import { UsageError } from "./usage.js";
+import { UsageError, parseOptions } from "./usage.js";
 
 export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        "proc-root": { type: "string" },
-        format: { type: "string" },
-        "short-names": { type: "boolean" },
-        state: { type: "string" },
-        "max-list-entries": { type: "string" },
-        "exclude-interfaces": { type: "string" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseOptions(argv, {
+    "proc-root": { type: "string" },
+    format: { type: "string" },
+    "short-names": { type: "boolean" },
+    state: { type: "string" },
+    "max-list-entries": { type: "string" },
+    "exclude-interfaces": { type: "string" },
+  });
   const format = values.format ?? DEFAULT_REPORT_SETTINGS.format;
   if (format !== "json" && format !== "cbor") throw new UsageError(`--format must be json or cbor, not "${format}"`);
   let maxListEntries = DEFAULT_REPORT_SETTINGS.maxListEntries;

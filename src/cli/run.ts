@@ -1,35 +1,24 @@
 // `run`: the component's loop outside Greengrass, writing each report to stdout.
 
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { Agent } from "../agent/loop.js";
 import { DEFAULT_CONFIG } from "../config/schema.js";
 import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
 import { createLogger } from "../util/log.js";
-import { UsageError } from "./usage.js";
+import { UsageError, parseOptions } from "./usage.js";
 
 /** Reports that stay on this machine are not throttled by the service. */
 export const LOCAL_MIN_INTERVAL_SECONDS = 10;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: "string" },
-        state: { type: "string" },
-        interval: { type: "string" },
-        "proc-root": { type: "string" },
-        format: { type: "string" },
-        "short-names": { type: "boolean" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseOptions(argv, {
+    config: { type: "string" },
+    state: { type: "string" },
+    interval: { type: "string" },
+    "proc-root": { type: "string" },
+    format: { type: "string" },
+    "short-names": { type: "boolean" },
+  });
   const log = createLogger();
   let doc: Record<string, unknown> = {};
   if (values.config !== undefined) {

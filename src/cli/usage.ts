@@ -1,3 +1,5 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
 export const USAGE = `Usage: node defender.js <command> [options]
 
 With no command the bundle runs as the Greengrass component (the nucleus sets
@@ -20,3 +22,12 @@ Commands:
 `;
 
 export class UsageError extends Error {}
+
+/** node:util parseArgs, strict, with its complaints turned into usage errors (exit code 2). */
+export function parseOptions<T extends ParseArgsConfig["options"]>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -96,6 +96,21 @@ describe("component mode against the nucleus test double", { concurrency: true }
     assert.ok(later.at - s.nucleus.publishes[count - 1]!.at >= INTERVAL_MS * 0.9);
   });
 
+  it("adds the configured custom metrics to the report, and refuses a bad definition by name", async () => {
+    const s = await start({
+      ProcRoot: copyFixture("custom"),
+      CustomMetrics: { procs: { type: "number", source: "process_count" }, ifaces: { type: "string-list", source: "network_interface_names" } },
+    });
+    const p = s.start();
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    assert.deepEqual(report(first).custom_metrics, { procs: [{ number: 7 }], ifaces: [{ string_list: ["eth0", "wlan0"] }] });
+    await p.waitForLine(/INFO report\.accepted/);
+    s.nucleus.mergeConfiguration({ CustomMetrics: { temp: { type: "number", source: "file", path: "relative" } } });
+    await p.waitForLine(/ERROR config\.rejected key=CustomMetrics .*rule="temp\.path: must be an absolute path"/);
+    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "second publish");
+    assert.deepEqual(Object.keys(report(second).custom_metrics ?? {}).sort(), ["ifaces", "procs"], "the last good definitions stay");
+  });
+
   it("loses no traffic when the connection drops: the next report carries the failed interval", async () => {
     const root = copyFixture("tricky");
     setDev(root, [1000, 10, 2000, 20]);

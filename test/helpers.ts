@@ -14,7 +14,7 @@ export function tempDir(prefix = "defender-test-"): string {
 /** A writable copy of a fixture proc root, for tests that change counters between samples. */
 export function copyFixture(name: string): string {
   const dir = join(tempDir(), name);
-  cpSync(procFixture(name), dir, { recursive: true });
+  cpSync(procFixture(name), dir, { recursive: true, verbatimSymlinks: true });
   return dir;
 }
 

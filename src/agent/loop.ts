@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import { DEFAULT_CONFIG, type ComponentConfig } from "../config/schema.js";
-import type { CustomMetrics } from "../report/schema.js";
+import { CustomMetricsCollector } from "../custom/collector.js";
 import { type State, loadState, saveState } from "../state/store.js";
 import { type Logger, errorMessage } from "../util/log.js";
 import { type Remembered, type ReportSettings, type Sample, takeSample } from "./sample.js";
@@ -23,7 +23,6 @@ export interface AgentOptions {
   minIntervalSeconds: number;
   /** Test hook (bench and end-to-end tests only): how many real ms one configured second lasts. */
   msPerSecond?: number;
-  customMetrics?: () => CustomMetrics | undefined;
 }
 
 export function settingsOf(config: ComponentConfig): ReportSettings {
@@ -45,10 +44,12 @@ export class Agent {
   private stopped = false;
   private readonly msPerSecond: number;
   private readonly remembered: Remembered = new Map();
+  private readonly custom: CustomMetricsCollector;
   readonly counts = { delivered: 0, failed: 0 };
 
   constructor(private readonly opts: AgentOptions) {
     this.msPerSecond = opts.msPerSecond ?? 1000;
+    this.custom = new CustomMetricsCollector(opts.log);
     if (opts.statePath !== undefined) {
       const loaded = loadState(opts.statePath);
       if (loaded.state === undefined && "problem" in loaded && loaded.problem) {
@@ -74,6 +75,7 @@ export class Agent {
   /** Starts sampling: now, or when the last publish is far enough back after a restart. */
   start(config: ComponentConfig): void {
     this.config = config;
+    this.custom.configure(config.CustomMetrics);
     const last = this.state?.lastPublishAt;
     const earliest = last === undefined ? Date.now() : last + this.opts.minIntervalSeconds * this.msPerSecond;
     if (earliest > Date.now()) {
@@ -86,6 +88,7 @@ export class Agent {
   setConfig(config: ComponentConfig): void {
     const before = this.intervalSeconds();
     this.config = config;
+    this.custom.configure(config.CustomMetrics);
     const after = this.intervalSeconds();
     if (after !== before && this.timer !== undefined) {
       const lastAt = this.nextAt - before * this.msPerSecond;
@@ -126,7 +129,7 @@ export class Agent {
     const { log } = this.opts;
     let sample: Sample;
     try {
-      sample = takeSample(settingsOf(this.config), this.state, log, Date.now(), this.opts.customMetrics?.(), this.remembered);
+      sample = takeSample(settingsOf(this.config), this.state, log, Date.now(), this.custom, this.remembered);
     } catch (err) {
       log.error("sample.failed", { reason: errorMessage(err) });
       return;

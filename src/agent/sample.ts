@@ -7,7 +7,7 @@ import { DEFAULT_MAX_LIST_ENTRIES, nextReportId } from "../report/build.js";
 import { defaultCounterBits } from "../report/delta.js";
 import type { ReportFormat } from "../report/encode.js";
 import { type ProducedReport, produceReport } from "../report/produce.js";
-import type { CustomMetrics } from "../report/schema.js";
+import type { CustomMetricsCollector } from "../custom/collector.js";
 import { type State, baselineFor } from "../state/store.js";
 import type { Logger } from "../util/log.js";
 
@@ -44,17 +44,21 @@ export function takeSample(
   state: State | undefined,
   log: Logger,
   now: number = Date.now(),
-  customMetrics?: CustomMetrics,
+  custom?: CustomMetricsCollector,
   remembered?: Remembered,
 ): Sample {
   const fs = new ProcFS(settings.procRoot);
   const bootId = fs.bootId();
   const snapshot = collectSnapshot(fs, now);
+  const excluded = new Set(settings.excludedInterfaces);
+  // CPU times saved before a restart are a baseline only on the same boot.
+  if (custom && custom.previousCpu === undefined && state?.cpu && state.bootId === bootId) custom.previousCpu = state.cpu;
+  const customMetrics = custom?.collect(fs, excluded);
   const reportId = nextReportId(state?.reportId, now);
   const produced = produceReport(snapshot, {
     reportId,
     maxListEntries: settings.maxListEntries,
-    excludedInterfaces: new Set(settings.excludedInterfaces),
+    excludedInterfaces: excluded,
     counterBits: defaultCounterBits(),
     previousCounters: baselineFor(state, bootId),
     customMetrics,
@@ -77,6 +81,6 @@ export function takeSample(
   if (changed("unreadable", JSON.stringify(fs.problems))) {
     for (const p of fs.problems) log.warn("procfs.unreadable", { file: p.file, code: p.code });
   }
-  const nextState: State = { ...state, version: 1, bootId, reportId, counters: produced.counters };
+  const nextState: State = { ...state, version: 1, bootId, reportId, counters: produced.counters, cpu: custom?.previousCpu ?? state?.cpu };
   return { ...produced, reportId, nextState };
 }

@@ -1,9 +1,13 @@
+import { readFileSync } from "node:fs";
+import { CustomMetricsCollector } from "../custom/collector.js";
+import { CustomMetricsConfig } from "../custom/definitions.js";
+import { describeZodError } from "../util/zod-errors.js";
 import { DEFAULT_REPORT_SETTINGS, type ReportSettings, takeSample } from "../agent/sample.js";
 import { loadState, saveState } from "../state/store.js";
 import { createLogger } from "../util/log.js";
 import { UsageError, parseOptions } from "./usage.js";
 
-export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string } {
+export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string; customMetrics?: CustomMetricsConfig } {
   const values = parseOptions(argv, {
     "proc-root": { type: "string" },
     format: { type: "string" },
@@ -11,6 +15,7 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
     state: { type: "string" },
     "max-list-entries": { type: "string" },
     "exclude-interfaces": { type: "string" },
+    "custom-metrics": { type: "string" },
   });
   const format = values.format ?? DEFAULT_REPORT_SETTINGS.format;
   if (format !== "json" && format !== "cbor") throw new UsageError(`--format must be json or cbor, not "${format}"`);
@@ -32,11 +37,24 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
         ? DEFAULT_REPORT_SETTINGS.excludedInterfaces
         : values["exclude-interfaces"].split(",").map((s) => s.trim()).filter((s) => s !== ""),
   };
-  return { settings, statePath: values.state };
+  let customMetrics: CustomMetricsConfig | undefined;
+  if (values["custom-metrics"] !== undefined) {
+    const file = values["custom-metrics"];
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new UsageError(`--custom-metrics ${file}: ${(err as Error).message}`);
+    }
+    const parsed = CustomMetricsConfig.safeParse(doc);
+    if (!parsed.success) throw new UsageError(`--custom-metrics ${file}: ${describeZodError(parsed.error, doc)}`);
+    customMetrics = parsed.data;
+  }
+  return { settings, statePath: values.state, customMetrics };
 }
 
 export function collectCommand(argv: string[]): number {
-  const { settings, statePath } = parseCollectArgs(argv);
+  const { settings, statePath, customMetrics } = parseCollectArgs(argv);
   const log = createLogger();
   let state;
   if (statePath !== undefined) {
@@ -46,7 +64,12 @@ export function collectCommand(argv: string[]): number {
     }
     state = loaded.state;
   }
-  const sample = takeSample(settings, state, log);
+  let custom: CustomMetricsCollector | undefined;
+  if (customMetrics) {
+    custom = new CustomMetricsCollector(log);
+    custom.configure(customMetrics);
+  }
+  const sample = takeSample(settings, state, log, Date.now(), custom);
   process.stdout.write(sample.payload);
   if (settings.format === "json" && process.stdout.isTTY) process.stdout.write("\n");
   if (statePath !== undefined) saveState(statePath, sample.nextState);

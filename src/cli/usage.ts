@@ -13,6 +13,7 @@ Commands:
     --state FILE               read the previous sample's counters from FILE, then save this one's
     --max-list-entries N       cap on each list in the report (default 100)
     --exclude-interfaces LIST  comma-separated interfaces left out of network_stats (default lo)
+    --custom-metrics FILE      custom metric definitions, the JSON of the CustomMetrics key
   run         the component's loop outside Greengrass: each report to stdout
     --config FILE              configuration JSON, the same keys as the recipe's (see README)
     --interval SECONDS         SampleIntervalSeconds (at least 10 here: nothing goes to the service)

@@ -4,6 +4,7 @@
 // you define numeric configuration values as strings"), so numeric and boolean keys take both.
 
 import { z } from "zod";
+import { CustomMetricsConfig } from "../custom/definitions.js";
 import { DEFAULT_MAX_LIST_ENTRIES } from "../report/build.js";
 
 const numeric = z.union(
@@ -32,6 +33,8 @@ export const CONFIG_KEYS = {
     )
     .default(["lo"]),
   MaxListEntries: numeric.pipe(z.int("must be a whole number").min(1).max(10_000)).default(DEFAULT_MAX_LIST_ENTRIES),
+  /** Metric name → definition; see src/custom/definitions.ts. Empty: no custom_metrics. */
+  CustomMetrics: CustomMetricsConfig.default({}),
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -63,7 +66,10 @@ export function applyConfiguration(doc: unknown, lastGood: ComponentConfig): { c
   for (const [key, schema] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, z.ZodType]>) {
     const parsed = schema.safeParse(src[key] ?? undefined);
     if (parsed.success) config[key] = parsed.data;
-    else problems.push({ key, value: src[key], rule: parsed.error.issues.map((i) => i.message).join("; ") });
+    else {
+      const rule = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+      problems.push({ key, value: src[key], rule });
+    }
   }
   return { config: config as ComponentConfig, problems };
 }

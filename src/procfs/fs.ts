@@ -1,7 +1,7 @@
 // The proc root as a parameter (like Prometheus' procfs.NewFS(root)): a container that mounts
 // the host's /proc at /host/proc reads the host's view by passing that path.
 
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { type ByteOrder, HOST_BYTE_ORDER } from "./address.js";
 import { parseFibTrieLocal } from "./fib-trie.js";
@@ -62,6 +62,29 @@ export class ProcFS {
 
   ipv6Addresses() {
     return parseIfInet6(this.read("net/if_inet6"));
+  }
+
+  /** Process ids: the numeric folders of the proc root. */
+  pids(): number[] {
+    try {
+      return readdirSync(this.root).filter((n) => /^\d+$/.test(n)).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Targets of a process's fd links; throws (e.g. EACCES) when they may not be read. */
+  fdTargets(pid: number): string[] {
+    const dir = this.path(`${pid}/fd`);
+    const out: string[] = [];
+    for (const fd of readdirSync(dir)) {
+      try {
+        out.push(readlinkSync(`${dir}/${fd}`));
+      } catch {
+        // the fd closed between listing and reading: nothing to report
+      }
+    }
+    return out;
   }
 
   bootId(): string | undefined {

@@ -18,6 +18,8 @@ export const StateSchema = z.object({
   counters: z.record(z.string(), CountersSchema).optional(),
   /** Epoch ms of the last successful publish, if any. */
   lastPublishAt: z.int().optional(),
+  /** CPU times of the last sample, for the cpu_usage custom metric (same boot only). */
+  cpu: z.object({ total: z.number(), idle: z.number(), iowait: z.number() }).optional(),
 });
 
 export type State = z.infer<typeof StateSchema>;

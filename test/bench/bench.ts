@@ -166,15 +166,51 @@ export async function benchComponent(lines: string[]): Promise<void> {
   }
 }
 
+/** All built-in custom metrics together, on a proc root with 2,000 processes. */
+export async function benchCustomMetrics(lines: string[]): Promise<void> {
+  const { cpSync, mkdirSync, symlinkSync, writeFileSync } = await import("node:fs");
+  const { CustomMetricsCollector } = await import("../../src/custom/collector.js");
+  const { CustomMetricsConfig, BUILTIN_TYPES } = await import("../../src/custom/definitions.js");
+  const root = join(tempDir("defender-bench-custom-"), "proc");
+  cpSync(join(__dirname, "../fixtures/proc/custom"), root, { recursive: true, verbatimSymlinks: true, filter: (src) => !/\/\d+(\/|$)/.test(src.slice(src.indexOf("custom") + 6)) });
+  for (let pid = 1000; pid < 3000; pid++) {
+    mkdirSync(join(root, String(pid), "fd"), { recursive: true });
+    writeFileSync(join(root, String(pid), "comm"), `proc${pid % 50}\n`);
+    for (let fd = 0; fd < 12; fd++) {
+      const target = fd < 3 ? "/dev/null" : fd % 4 === 0 ? `socket:[${pid * 100 + fd}]` : `/var/lib/app/${pid}/${fd}`;
+      symlinkSync(target, join(root, String(pid), "fd", String(fd)));
+    }
+  }
+  const defs = CustomMetricsConfig.parse(
+    Object.fromEntries(
+      Object.entries(BUILTIN_TYPES).map(([source, type]) => [source, source === "disk_used_percent" ? { type, source, path: "/" } : { type, source }]),
+    ),
+  );
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  const collector = new CustomMetricsCollector(silent);
+  collector.configure(defs);
+  const fs = new ProcFS(root);
+  const start = process.hrtime.bigint();
+  collector.collect(fs, new Set(["lo"]));
+  const cold = Number(process.hrtime.bigint() - start) / 1e6;
+  const ms = time(() => collector.collect(fs, new Set(["lo"])), 15);
+  lines.push(
+    `custom metrics: all ${Object.keys(defs).length} built-ins on a proc root with 2,000 processes (24,000 fd links): median ${ms.toFixed(1)} ms per sample (target < 50 ms); ${cold.toFixed(0)} ms for the first sample or when the listening sockets change (a full fd scan)`,
+  );
+}
+
 async function main(): Promise<void> {
   const lines: string[] = [];
   await benchComponent(lines);
   await benchMetrics(lines);
+  await benchCustomMetrics(lines);
   lines.push(`peak RSS of the bench process: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`);
   process.stdout.write(`${lines.map((l) => `- ${l}`).join("\n")}\n`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -201,8 +201,8 @@ export async function benchCustomMetrics(lines: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   const lines: string[] = [];
-  await benchComponent(lines);
   await benchMetrics(lines);
+  await benchComponent(lines);
   await benchCustomMetrics(lines);
   lines.push(`peak RSS of the bench process: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`);
   process.stdout.write(`${lines.map((l) => `- ${l}`).join("\n")}\n`);

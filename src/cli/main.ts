@@ -2,6 +2,7 @@
 
 import { REQUIRED_ENV, isUnderGreengrass } from "../config/apply.js";
 import { collectCommand } from "./collect.js";
+import { checkProfileCommand, replayCommand } from "./detect.js";
 import { runCommand } from "./run.js";
 import { USAGE, UsageError } from "./usage.js";
 import { errorMessage } from "../util/log.js";
@@ -9,6 +10,8 @@ import { errorMessage } from "../util/log.js";
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   collect: collectCommand,
   run: runCommand,
+  "check-profile": checkProfileCommand,
+  replay: replayCommand,
   help: () => {
     process.stdout.write(USAGE);
     return 0;
@@ -43,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // `defender.js collect | head`: a closed pipe ends the command quietly.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       // A live IPC client keeps the event loop alive: leave explicitly once done.

@@ -19,6 +19,11 @@ Commands:
     --interval SECONDS         SampleIntervalSeconds (at least 10 here: nothing goes to the service)
     --state FILE               keep the counters baseline and report id in FILE across runs
     --proc-root DIR, --format json|cbor, --short-names   as for collect
+  check-profile FILE | --default
+              validate a security profile (the JSON of aws iot create-security-profile) and lint it;
+              exit 1 on errors. --default prints the built-in profile. [--interval S] [--min-datapoints N]
+  replay --profile FILE --reports FILE [--thing NAME] [--min-datapoints N]
+              evaluate profiles over NDJSON reports (long or short names); violation events as NDJSON
   help        show this message
 `;
 
@@ -26,8 +31,12 @@ export class UsageError extends Error {}
 
 /** node:util parseArgs, strict, with its complaints turned into usage errors (exit code 2). */
 export function parseOptions<T extends ParseArgsConfig["options"]>(argv: string[], options: T) {
+  return parseCommandLine(argv, options, false).values;
+}
+
+export function parseCommandLine<T extends ParseArgsConfig["options"]>(argv: string[], options: T, allowPositionals: boolean) {
   try {
-    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+    return parseArgs({ args: argv, strict: true, allowPositionals, options });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

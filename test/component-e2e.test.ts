@@ -111,6 +111,41 @@ describe("component mode against the nucleus test double", { concurrency: true }
     assert.deepEqual(Object.keys(report(second).custom_metrics ?? {}).sort(), ["ifaces", "procs"], "the last good definitions stay");
   });
 
+  it("Detect at the edge: a new listening port raises a violation on the local topic, which clears when it goes, across a restart", async () => {
+    const root = copyFixture("tricky");
+    const tcp = readFileSync(join(root, "net/tcp"), "utf8");
+    const s = await start({
+      ProcRoot: root,
+      PublishMetrics: "false",
+      SampleIntervalSeconds: "10",
+      DefaultProfile: "false",
+      SecurityProfiles: [
+        { securityProfileName: "KnownPorts", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22, 53, 80, 443, 631] } } }] },
+        { securityProfileName: "Broken", behaviors: [{ name: "B1", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 1 } } }] },
+      ],
+    });
+    const a = s.start();
+    await a.waitForLine(/ERROR profile\.rejected where="profile Broken behavior B1" reason="criteria\.comparisonOperator: less-than does not apply/);
+    await a.waitForLine(/INFO schedule|WARN procfs/);
+    const backdoor = "   9: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7777 1 0000000000000000 100 0 0 10 0\n";
+    writeFileSync(join(root, "net/tcp"), tcp + backdoor);
+    const raised = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "in-alarm"), 10_000, "in-alarm on the local topic");
+    assert.equal(raised.topic, "defender/violations");
+    const event = raised.message as Record<string, unknown>;
+    assert.equal(event.thingName, THING);
+    assert.equal(event.securityProfileName, "KnownPorts");
+    assert.deepEqual(event.metricValue, { ports: [22, 53, 80, 443, 631, 4444] });
+    await a.waitForLine(/WARN violation\.in_alarm profile=KnownPorts behavior=OnlyKnownTcpPorts/);
+    assert.equal(s.nucleus.publishes.filter((p) => p.topicName.includes("/defender/metrics/")).length, 0, "PublishMetrics false: nothing to the service");
+    a.child.kill("SIGTERM");
+    assert.equal((await a.exited).code, 0);
+    // The alarm state survives the restart: removing the port clears the same violation.
+    writeFileSync(join(root, "net/tcp"), tcp);
+    s.start();
+    const cleared = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "alarm-cleared"), 10_000, "alarm-cleared");
+    assert.equal((cleared.message as { violationId: string }).violationId, event.violationId);
+  });
+
   it("loses no traffic when the connection drops: the next report carries the failed interval", async () => {
     const root = copyFixture("tricky");
     setDev(root, [1000, 10, 2000, 20]);

@@ -24,6 +24,8 @@ const built = parse(readFileSync(join(ROOT, "artifacts", "recipes", `${COMPONENT
 /** Everything the component may do over IPC, and nothing more. */
 const EXPECTED_GRANTS = [
   "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore $aws/things/{iot:thingName}/defender/metrics/*",
+  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore defender/violations/{iot:thingName}",
+  "aws.greengrass.ipc.pubsub aws.greengrass#PublishToTopic defender/violations",
   ...["json", "cbor"].flatMap((f) =>
     ["accepted", "rejected"].map((o) => `aws.greengrass.ipc.mqttproxy aws.greengrass#SubscribeToIoTCore $aws/things/{iot:thingName}/defender/metrics/${f}/${o}`),
   ),

@@ -20,7 +20,9 @@ export interface AgentOptions {
   /** Where state persists between runs; undefined keeps it in memory only. */
   statePath?: string;
   /** Lowest interval honoured, and the least time between two reports after a restart. */
-  minIntervalSeconds: number;
+  minIntervalSeconds: (config: ComponentConfig) => number;
+  /** Called with each delivered report (Detect judges it here). */
+  onDelivered?: (sample: Sample, config: ComponentConfig) => void | Promise<void>;
   /** Test hook (bench and end-to-end tests only): how many real ms one configured second lasts. */
   msPerSecond?: number;
 }
@@ -69,7 +71,7 @@ export class Agent {
 
   /** Effective interval in seconds: the configured one, raised to the floor with a warning. */
   intervalSeconds(config: ComponentConfig = this.config): number {
-    return Math.max(config.SampleIntervalSeconds, this.opts.minIntervalSeconds);
+    return Math.max(config.SampleIntervalSeconds, this.opts.minIntervalSeconds(config));
   }
 
   /** Starts sampling: now, or when the last publish is far enough back after a restart. */
@@ -77,7 +79,7 @@ export class Agent {
     this.config = config;
     this.custom.configure(config.CustomMetrics);
     const last = this.state?.lastPublishAt;
-    const earliest = last === undefined ? Date.now() : last + this.opts.minIntervalSeconds * this.msPerSecond;
+    const earliest = last === undefined ? Date.now() : last + this.opts.minIntervalSeconds(config) * this.msPerSecond;
     if (earliest > Date.now()) {
       this.opts.log.info("schedule.wait", { reason: "recent publish before restart", wait_s: Math.ceil((earliest - Date.now()) / this.msPerSecond) });
     }
@@ -138,6 +140,11 @@ export class Agent {
       await this.opts.sink.deliver(sample, this.config);
       this.state = { ...sample.nextState, lastPublishAt: Date.now() };
       this.counts.delivered++;
+      try {
+        await this.opts.onDelivered?.(sample, this.config);
+      } catch (err) {
+        log.error("report.after_delivery_failed", { report_id: sample.reportId, reason: errorMessage(err) });
+      }
     } catch (err) {
       // Keep the old baseline so the next deltas include this interval; the id still advances.
       this.state = { ...(this.state ?? sample.nextState), version: 1, reportId: sample.reportId, counters: this.state?.counters };

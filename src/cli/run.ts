@@ -2,13 +2,11 @@
 
 import { readFileSync } from "node:fs";
 import { Agent } from "../agent/loop.js";
-import { DEFAULT_CONFIG } from "../config/schema.js";
+import { DEFAULT_CONFIG, LOCAL_MIN_INTERVAL_SECONDS } from "../config/schema.js";
 import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
 import { createLogger } from "../util/log.js";
 import { UsageError, parseOptions } from "./usage.js";
 
-/** Reports that stay on this machine are not throttled by the service. */
-export const LOCAL_MIN_INTERVAL_SECONDS = 10;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const values = parseOptions(argv, {
@@ -32,11 +30,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values["proc-root"] !== undefined) doc.ProcRoot = values["proc-root"];
   if (values.format !== undefined) doc.Format = values.format;
   if (values["short-names"]) doc.ShortNames = true;
-  const config = logConfiguration(doc, DEFAULT_CONFIG, LOCAL_MIN_INTERVAL_SECONDS, log);
+  const config = logConfiguration(doc, DEFAULT_CONFIG, log, () => LOCAL_MIN_INTERVAL_SECONDS);
   const agent = new Agent({
     log,
     statePath: values.state,
-    minIntervalSeconds: LOCAL_MIN_INTERVAL_SECONDS,
+    minIntervalSeconds: () => LOCAL_MIN_INTERVAL_SECONDS,
     msPerSecond: msPerSecondFrom(process.env),
     sink: {
       async deliver(sample, cfg) {

@@ -1,7 +1,7 @@
 // Applying a configuration document and the environment the component runs in; kept apart
 // from the IPC code so that commands that do not talk to Greengrass do not load it.
 
-import { type ComponentConfig, applyConfiguration } from "./schema.js";
+import { type ComponentConfig, applyConfiguration, intervalFloor } from "./schema.js";
 import type { Logger } from "../util/log.js";
 
 export const REQUIRED_ENV = ["AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT", "SVCUID", "AWS_IOT_THING_NAME"] as const;
@@ -17,7 +17,7 @@ export function msPerSecondFrom(env: NodeJS.ProcessEnv): number {
 }
 
 /** Applies a configuration document, logging each refused key and the interval floor. */
-export function logConfiguration(doc: unknown, lastGood: ComponentConfig, floor: number, log: Logger): ComponentConfig {
+export function logConfiguration(doc: unknown, lastGood: ComponentConfig, log: Logger, floorFor: (c: ComponentConfig) => number = intervalFloor): ComponentConfig {
   const { config, problems } = applyConfiguration(doc, lastGood);
   const shown = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined"));
   for (const p of problems) {
@@ -28,12 +28,13 @@ export function logConfiguration(doc: unknown, lastGood: ComponentConfig, floor:
       kept: shown((lastGood as Record<string, unknown>)[p.key]),
     });
   }
+  const floor = floorFor(config);
   if (config.SampleIntervalSeconds < floor) {
     log.warn("config.interval_raised", {
       key: "SampleIntervalSeconds",
       value: config.SampleIntervalSeconds,
       used: floor,
-      reason: "the service throttles reports sent more often than every 300 s",
+      reason: config.PublishMetrics ? "the service throttles reports sent more often than every 300 s" : "10 s is the shortest interval",
     });
   }
   const changed = (Object.keys(config) as Array<keyof ComponentConfig>).filter(

@@ -35,6 +35,22 @@ export const CONFIG_KEYS = {
   MaxListEntries: numeric.pipe(z.int("must be a whole number").min(1).max(10_000)).default(DEFAULT_MAX_LIST_ENTRIES),
   /** Metric name → definition; see src/custom/definitions.ts. Empty: no custom_metrics. */
   CustomMetrics: CustomMetricsConfig.default({}),
+  /** false: reports are only judged on the device, nothing goes to the Device Defender topics. */
+  PublishMetrics: booleanish.default(true),
+  /** The built-in profile (src/detect/default-profile.ts). */
+  DefaultProfile: booleanish.default(true),
+  /** CreateSecurityProfile documents; each is validated on its own (src/detect/profiles.ts). */
+  SecurityProfiles: z.array(z.unknown(), { error: "must be a list of security profiles" }).default([]),
+  /** Local publish/subscribe topic for violation events. */
+  ViolationTopic: z.string().min(1, "must not be empty").default("defender/violations"),
+  /** IoT Core topic for violation events ("{thing}" is the thing name); empty: not sent. */
+  ViolationIoTTopic: z.string().default(""),
+  /** Earlier datapoints a statistical threshold needs before it is judged. */
+  StatisticalMinDatapoints: numeric.pipe(z.int("must be a whole number").min(1).max(100_000)).default(30),
+  /** How long the local history keeps datapoints. */
+  HistoryDays: numeric.pipe(z.number().positive().max(90)).default(14),
+  /** Size cap of the local history file. */
+  HistoryMaxBytes: numeric.pipe(z.int().min(10_000)).default(5_000_000),
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -76,3 +92,10 @@ export function applyConfiguration(doc: unknown, lastGood: ComponentConfig): { c
 
 /** The service throttles reports sent more often than every 300 s (developer guide, "Sending metrics"). */
 export const SERVICE_MIN_INTERVAL_SECONDS = 300;
+/** Reports that stay on the device are not throttled. */
+export const LOCAL_MIN_INTERVAL_SECONDS = 10;
+
+/** The lowest interval honoured: the service's throttle applies only when reports go to it. */
+export function intervalFloor(config: ComponentConfig): number {
+  return config.PublishMetrics ? SERVICE_MIN_INTERVAL_SECONDS : LOCAL_MIN_INTERVAL_SECONDS;
+}

@@ -4,7 +4,11 @@ import { decodeFirstSync } from "cbor";
 import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
 import { Agent, type ReportSink, statePathIn } from "../agent/loop.js";
 import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
-import { type ComponentConfig, DEFAULT_CONFIG, SERVICE_MIN_INTERVAL_SECONDS } from "../config/schema.js";
+import { type ComponentConfig, DEFAULT_CONFIG, intervalFloor } from "../config/schema.js";
+import { Detector } from "../detect/detector.js";
+import type { ViolationEvent } from "../detect/evaluate.js";
+import { effectiveProfiles } from "../detect/profiles.js";
+import type { Logger } from "../util/log.js";
 import { createLogger } from "../util/log.js";
 import { type IpcClient, IpcConnection, rpcErrorText, withTimeout } from "./ipc.js";
 import { reportTopic } from "./topics.js";
@@ -16,12 +20,13 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const log = createLogger();
   const thingName = env.AWS_IOT_THING_NAME!;
   const msPerSecond = msPerSecondFrom(env);
-  const floor = SERVICE_MIN_INTERVAL_SECONDS;
+  const workDir = env.DEFENDER_WORK_DIR || process.cwd();
   const counts = { accepted: 0, rejected: 0 };
   let connection: IpcConnection;
 
   const sink: ReportSink = {
     async deliver(sample, config) {
+      if (!config.PublishMetrics) return; // judged on the device only
       const client = connection.current;
       if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
       const topicName = reportTopic(thingName, config.Format);
@@ -36,16 +41,41 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     },
   };
 
+  let config: ComponentConfig = DEFAULT_CONFIG;
+  const detector = createDetector(workDir, thingName, log, () => config);
   const agent = new Agent({
     sink,
     log,
-    statePath: statePathIn(env.DEFENDER_WORK_DIR || process.cwd()),
-    minIntervalSeconds: floor,
+    statePath: statePathIn(workDir),
+    minIntervalSeconds: intervalFloor,
     msPerSecond,
+    async onDelivered(sample, cfg) {
+      for (const event of detector.observe(sample.report)) {
+        logViolation(log, event);
+        await publishViolation(event, cfg);
+      }
+    },
   });
 
+  const publishViolation = async (event: ViolationEvent, cfg: ComponentConfig) => {
+    const client = connection.current;
+    if (client === undefined) return void log.warn("violation.not_published", { violation_id: event.violationId, reason: "not connected to the Greengrass nucleus" });
+    try {
+      await withTimeout(OPERATION_TIMEOUT_MS, "PublishToTopic", (c) =>
+        client.publishToTopic({ topic: cfg.ViolationTopic, publishMessage: { jsonMessage: { message: event } } }, { cancelController: c }),
+      );
+      if (cfg.ViolationIoTTopic !== "") {
+        const topicName = cfg.ViolationIoTTopic.replaceAll("{thing}", thingName);
+        await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
+          client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload: JSON.stringify(event) }, { cancelController: c }),
+        );
+      }
+    } catch (err) {
+      log.warn("violation.not_published", { violation_id: event.violationId, reason: rpcErrorText(err) });
+    }
+  };
+
   let started = false;
-  let config: ComponentConfig = DEFAULT_CONFIG;
   let responses: { format: string; close: () => Promise<void> } | undefined;
 
   const onResponse = (format: string, outcome: "accepted" | "rejected", payload: Buffer | undefined) => {
@@ -86,7 +116,8 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     const res = await withTimeout(OPERATION_TIMEOUT_MS, "GetConfiguration", (c) =>
       client.getConfiguration({ keyPath: [] }, { cancelController: c }),
     );
-    config = logConfiguration(res.value ?? {}, config, floor, log);
+    config = logConfiguration(res.value ?? {}, config, log);
+    detector.configure(effectiveProfiles(config, log));
     if (!started) {
       started = true;
       agent.start(config);
@@ -150,3 +181,33 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
 declare const __COMPONENT_VERSION__: string | undefined;
 const COMPONENT_VERSION = typeof __COMPONENT_VERSION__ === "string" ? __COMPONENT_VERSION__ : "dev";
 
+
+export function createDetector(workDir: string | undefined, thingName: string, log: Logger, config: () => ComponentConfig): Detector {
+  return new Detector({
+    workDir,
+    thingName,
+    log,
+    minStatisticalDatapoints: () => config().StatisticalMinDatapoints,
+    history: {
+      get maxAgeMs() {
+        return config().HistoryDays * 86_400_000;
+      },
+      get maxBytes() {
+        return config().HistoryMaxBytes;
+      },
+    },
+  });
+}
+
+export function logViolation(log: Logger, e: ViolationEvent): void {
+  const fields = {
+    profile: e.securityProfileName,
+    behavior: e.behavior.name,
+    metric: e.behavior.metric,
+    value: JSON.stringify(e.metricValue),
+    violation_id: e.violationId,
+    time: e.violationEventTime,
+  };
+  if (e.violationEventType === "in-alarm") log.warn("violation.in_alarm", fields);
+  else log.info(e.violationEventType === "alarm-cleared" ? "violation.alarm_cleared" : "violation.alarm_invalidated", fields);
+}

@@ -46,10 +46,15 @@ export function loadState(path: string): LoadResult {
 }
 
 export function saveState(path: string, state: State): void {
+  writeFileAtomic(path, JSON.stringify(state));
+}
+
+/** Temp file, fsync, rename: a reader sees the old or the new content, never half of one. */
+export function writeFileAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, "w", 0o600);
   try {
-    writeSync(fd, JSON.stringify(state));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -3,6 +3,7 @@
 import { REQUIRED_ENV, isUnderGreengrass } from "../config/apply.js";
 import { collectCommand } from "./collect.js";
 import { checkProfileCommand, replayCommand } from "./detect.js";
+import { exploreCommand, violationsCommand } from "./explore.js";
 import { runCommand } from "./run.js";
 import { USAGE, UsageError } from "./usage.js";
 import { errorMessage } from "../util/log.js";
@@ -12,6 +13,8 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   run: runCommand,
   "check-profile": checkProfileCommand,
   replay: replayCommand,
+  violations: violationsCommand,
+  explore: exploreCommand,
   help: () => {
     process.stdout.write(USAGE);
     return 0;

@@ -24,6 +24,12 @@ Commands:
               exit 1 on errors. --default prints the built-in profile. [--interval S] [--min-datapoints N]
   replay --profile FILE --reports FILE [--thing NAME] [--min-datapoints N]
               evaluate profiles over NDJSON reports (long or short names); violation events as NDJSON
+  violations [--work-dir DIR] [--json]
+              the active alarms and recent violation events of the component on this device
+  explore --metric NAME [--around TIME] [--window 2h] [--svg FILE] [--work-dir DIR]
+              a metric's values around a time from the local history (IPs with first/last seen
+              for aws:destination-ip-addresses); --svg writes a chart with the alarms shaded
+              (DIR defaults to $DEFENDER_WORK_DIR or /greengrass/v2/work/community.greengrass.DeviceDefender)
   help        show this message
 `;
 

@@ -50,13 +50,14 @@ export class History {
   constructor(
     private readonly path: string | undefined,
     private readonly opts: HistoryOptions,
+    readOnly = false,
   ) {
     let dropped = 0;
     if (path !== undefined && existsSync(path)) {
       const text = readFileSync(path, "utf8");
       const complete = text.lastIndexOf("\n") + 1;
       if (complete < text.length) {
-        truncateSync(path, Buffer.byteLength(text.slice(0, complete))); // the torn tail goes
+        if (!readOnly) truncateSync(path, Buffer.byteLength(text.slice(0, complete))); // the torn tail goes
         dropped++;
       }
       for (const line of text.slice(0, complete).split("\n")) {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_PROFILE } from "../src/detect/default-profile.js";
 import { type Datapoint, datapointOf } from "../src/detect/datapoint.js";
-import { type AlarmStates, type ViolationEvent, evaluate, percentile } from "../src/detect/evaluate.js";
+import { type AlarmStates, Baselines, type ViolationEvent, evaluate, percentile } from "../src/detect/evaluate.js";
 import { type Behavior, type MetricValue, SecurityProfileSchema } from "../src/detect/profile.js";
 import { toShortNames } from "../src/report/names.js";
 import type { Report } from "../src/report/schema.js";
@@ -142,6 +142,25 @@ describe("statistical thresholds: the device's own baseline", () => {
     assert.equal(gt[0]?.violationEventType, "in-alarm");
     assert.ok(gt[0]!.violationEventTime < 60 * 300_000, "alarms on ordinary traffic");
     assert.deepEqual(le.map((e) => [e.violationEventType, e.violationEventTime]), [["in-alarm", 60 * 300_000]]);
+  });
+});
+
+describe("incremental baselines", () => {
+  it("give the same verdicts as sorting the history each time, while the history grows and loses its oldest", () => {
+    const b = (stat: string, durationSeconds?: number): Behavior => ({ name: `${stat.replace(".", "_")}-${durationSeconds ?? 0}`, metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: stat as never }, ...(durationSeconds ? { durationSeconds } : {}) } });
+    const p = [profile(b("p50"), b("p90", 600), b("p100"), b("p0.1", 900))];
+    const cached = new Baselines();
+    const history: Datapoint[] = [];
+    const a: AlarmStates = {};
+    const z: AlarmStates = {};
+    for (let i = 0; i < 300; i++) {
+      const d = dp(i * 300_000, { "aws:all-bytes-out": { count: (i * 7919) % 1000 + (i % 50 === 0 ? 5000 : 0) } });
+      const plain = evaluate(p, history, d, a, opts).verdicts.map((v) => `${v.outcome}:${v.threshold}`);
+      const fast = evaluate(p, history, d, z, { ...opts, baselines: cached }).verdicts.map((v) => `${v.outcome}:${v.threshold}`);
+      assert.deepEqual(fast, plain, `datapoint ${i}`);
+      history.push(d);
+      if (history.length > 100) history.shift(); // the age limit drops the oldest
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import type { Report } from "../report/schema.js";
 import { writeFileAtomic } from "../state/store.js";
 import { type Logger, errorMessage } from "../util/log.js";
 import { type Datapoint, datapointOf } from "./datapoint.js";
-import { type AlarmStates, type ViolationEvent, evaluate } from "./evaluate.js";
+import { type AlarmStates, Baselines, type ViolationEvent, evaluate } from "./evaluate.js";
 import { History, type HistoryOptions } from "./history.js";
 import type { SecurityProfile } from "./profile.js";
 
@@ -46,6 +46,7 @@ export class Detector {
   private retained = new Set<string>();
   private readonly history: History;
   private readonly statePath: string | undefined;
+  private readonly baselines = new Baselines();
   readonly state: DetectState;
 
   constructor(
@@ -69,6 +70,7 @@ export class Detector {
     const { events } = evaluate(this.profiles, this.history.datapoints, dp, this.state.alarms, {
       thingName: this.opts.thingName,
       minStatisticalDatapoints: this.opts.minStatisticalDatapoints(),
+      baselines: this.baselines,
     });
     try {
       this.history.append(dp);

@@ -53,6 +53,67 @@ export interface EvaluateOptions {
   thingName: string;
   /** Earlier datapoints a percentile needs before a statistical behavior is judged (default 30). */
   minStatisticalDatapoints: number;
+  /**
+   * Sorted baselines kept between calls by an owner whose history only grows at the end and
+   * loses its oldest datapoints (the Detector): each call then costs a few insertions instead
+   * of a sort of the whole history per metric.
+   */
+  baselines?: Baselines;
+}
+
+/** Incrementally maintained sorted values of a metric over the history (see EvaluateOptions). */
+export class Baselines {
+  private readonly series = new Map<string, { queue: Array<{ t: number; v: number }>; sorted: number[]; lastTime: number }>();
+
+  sorted(history: readonly Datapoint[], metric: string, durationSeconds: number | undefined): number[] {
+    const key = `${metric}|${durationSeconds ?? 0}`;
+    let s = this.series.get(key);
+    if (s === undefined) this.series.set(key, (s = { queue: [], sorted: [], lastTime: -Infinity }));
+    const first = history[0]?.time ?? Infinity;
+    const span = (durationSeconds ?? 0) * 1000;
+    let expired = 0;
+    // A value leaves the baseline when its datapoint (or, windowed, the start of its window) leaves the history.
+    while (expired < s.queue.length && s.queue[expired]!.t - span < first) {
+      s.sorted.splice(lowerBound(s.sorted, s.queue[expired]!.v), 1);
+      expired++;
+    }
+    if (expired > 0) s.queue.splice(0, expired);
+    let i = history.length;
+    while (i > 0 && history[i - 1]!.time > s.lastTime) i--;
+    for (; i < history.length; i++) {
+      const v = measureAt(history, i, metric, durationSeconds);
+      if (v === undefined) continue;
+      s.queue.push({ t: history[i]!.time, v });
+      s.sorted.splice(lowerBound(s.sorted, v), 0, v);
+    }
+    if (history.length > 0) s.lastTime = history[history.length - 1]!.time;
+    return s.sorted;
+  }
+}
+
+function lowerBound(sorted: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The metric's measured value at history[i]: its own value, or the sum over the window ending
+ * there. A window that starts before the history does is incomplete, so it is no value.
+ */
+function measureAt(history: readonly Datapoint[], i: number, metric: string, durationSeconds: number | undefined): number | undefined {
+  const own = numberOf(history[i]!.values[metric]);
+  if (own === undefined || durationSeconds === undefined) return own;
+  const from = history[i]!.time - durationSeconds * 1000;
+  if (from < history[0]!.time) return undefined;
+  let sum = own;
+  for (let j = i - 1; j >= 0 && history[j]!.time > from; j--) sum += numberOf(history[j]!.values[metric]) ?? 0;
+  return sum;
 }
 
 export const stateKey = (profile: string, behavior: string) => `${profile}/${behavior}`;
@@ -174,7 +235,10 @@ function judge(
       const key = `${metric}|${windowed ? c.durationSeconds : 0}`;
       let sorted = baselines.get(key);
       if (sorted === undefined) {
-        sorted = earlierValues(history, metric, windowed ? c.durationSeconds! : undefined).sort((x, y) => x - y);
+        const duration = windowed ? c.durationSeconds! : undefined;
+        sorted = opts.baselines
+          ? opts.baselines.sorted(history, metric, duration)
+          : earlierValues(history, metric, duration).sort((x, y) => x - y);
         baselines.set(key, sorted);
       }
       if (sorted.length < opts.minStatisticalDatapoints) {
@@ -226,17 +290,9 @@ function windowSum(history: readonly Datapoint[], dp: Datapoint, metric: string,
 /** The metric's measured value at each earlier datapoint (window sums when windowed). */
 function earlierValues(history: readonly Datapoint[], metric: string, durationSeconds: number | undefined): number[] {
   const out: number[] = [];
-  let lo = 0;
-  let sum = 0;
   for (let i = 0; i < history.length; i++) {
-    const v = numberOf(history[i]!.values[metric]);
-    if (durationSeconds === undefined) {
-      if (v !== undefined) out.push(v);
-      continue;
-    }
-    sum += v ?? 0;
-    while (history[lo]!.time <= history[i]!.time - durationSeconds * 1000) sum -= numberOf(history[lo++]!.values[metric]) ?? 0;
-    if (v !== undefined) out.push(sum);
+    const v = measureAt(history, i, metric, durationSeconds);
+    if (v !== undefined) out.push(v);
   }
   return out;
 }

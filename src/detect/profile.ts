@@ -80,7 +80,8 @@ export const BehaviorSchema = z
     if ((c.value === undefined) === (c.statisticalThreshold === undefined)) {
       return issue(["criteria"], "needs exactly one of value or statisticalThreshold");
     }
-    const kind = kindOf(b.metric, c.value);
+    // A custom metric's type shows in its value field; statistical thresholds apply to numbers only.
+    const kind = kindOf(b.metric, c.value) ?? (c.statisticalThreshold ? "number" : undefined);
     if (kind === undefined) return issue(["criteria", "value"], "has no field that tells the custom metric's type (number, numbers, strings, cidrs)");
     if (!OPERATORS_FOR[kind].includes(c.comparisonOperator)) {
       issue(["criteria", "comparisonOperator"], `${c.comparisonOperator} does not apply to ${b.metric} (${kind}); use ${OPERATORS_FOR[kind].join(" or ")}`);

@@ -199,11 +199,59 @@ export async function benchCustomMetrics(lines: string[]): Promise<void> {
   );
 }
 
+/** Detect: 100 behaviors over one datapoint, and the history's size on disk for 14 days. */
+export async function benchDetect(lines: string[]): Promise<void> {
+  const { evaluate, Baselines } = await import("../../src/detect/evaluate.js");
+  const { SecurityProfileSchema } = await import("../../src/detect/profile.js");
+  const { History } = await import("../../src/detect/history.js");
+  const { statSync } = await import("node:fs");
+  // 14 days at 300 s with 20 metrics, the realistic mix of numbers and short lists.
+  const metrics = [
+    "aws:all-bytes-in", "aws:all-bytes-out", "aws:all-packets-in", "aws:all-packets-out",
+    "aws:num-listening-tcp-ports", "aws:num-listening-udp-ports", "aws:num-established-tcp-connections",
+    ...Array.from({ length: 10 }, (_, i) => `custom_number_${i}`),
+  ];
+  const datapoint = (i: number) => {
+    const values: Record<string, { count?: number; number?: number; ports?: number[]; cidrs?: string[] }> = {};
+    for (const [k, m] of metrics.entries()) values[m] = m.startsWith("aws:") ? { count: 1000 + ((i * 7919 + k * 104729) % 50_000) } : { number: Math.round(((i + k) % 1000) * 1.37 * 100) / 100 };
+    values["aws:listening-tcp-ports"] = { ports: [22, 443, 8883] };
+    values["aws:listening-udp-ports"] = { ports: [53, 123] };
+    values["aws:destination-ip-addresses"] = { cidrs: ["203.0.113.10", "198.51.100.7", "10.0.0.5"] };
+    return { time: 1_790_000_000_000 + i * 300_000, values };
+  };
+  const path = join(tempDir("defender-bench-detect-"), "history.ndjson");
+  const history = new History(path, { maxAgeMs: 14 * 86_400_000, maxBytes: 50_000_000 });
+  const count = 14 * 288;
+  for (let i = 0; i < count; i++) history.append(datapoint(i));
+  lines.push(`detect: history for 14 days at 300 s with 20 metrics: ${(statSync(path).size / 1e6).toFixed(2)} MB on disk, ${count} datapoints (target < 5 MB)`);
+  // 100 behaviors: static thresholds, device baselines (percentiles over the 14 days), windows and sets.
+  const behaviors = Array.from({ length: 100 }, (_, i) => {
+    const metric = metrics[i % metrics.length]!;
+    const kind = i % 5;
+    if (kind === 0) return { name: `b${i}`, metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23, 2323] } } };
+    if (kind === 1) return { name: `b${i}`, metric: "aws:destination-ip-addresses", criteria: { comparisonOperator: "in-cidr-set", value: { cidrs: ["10.0.0.0/8", "203.0.113.0/24", "198.51.100.0/24"] } } };
+    const value = metric.startsWith("aws:") ? { count: 40_000 } : { number: 1000 };
+    if (kind === 2) return { name: `b${i}`, metric, criteria: { comparisonOperator: "less-than-equals", value } };
+    if (kind === 3) return { name: `b${i}`, metric, criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: ["p90", "p99", "p99.9"][i % 3] } } };
+    return { name: `b${i}`, metric, criteria: { comparisonOperator: "less-than-equals", value, ...(metric.includes("all-") ? { durationSeconds: 900 } : {}) } };
+  });
+  const profiles = [SecurityProfileSchema.parse({ securityProfileName: "Bench", behaviors })];
+  const earlier = history.datapoints.slice(0, -1);
+  const current = history.datapoints.at(-1)!;
+  const states = {};
+  // As in the component: the Detector keeps its sorted baselines between reports.
+  const baselines = new Baselines();
+  const opts = { thingName: "bench", minStatisticalDatapoints: 30, baselines };
+  const ms = time(() => evaluate(profiles, earlier, current, states, opts), 50);
+  lines.push(`detect: 100 behaviors over one datapoint with 14 days of history: median ${(ms * 1000).toFixed(0)} µs (target < 1 ms)`);
+}
+
 async function main(): Promise<void> {
   const lines: string[] = [];
   await benchMetrics(lines);
   await benchComponent(lines);
   await benchCustomMetrics(lines);
+  await benchDetect(lines);
   lines.push(`peak RSS of the bench process: ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB`);
   process.stdout.write(`${lines.map((l) => `- ${l}`).join("\n")}\n`);
 }

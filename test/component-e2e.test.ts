@@ -119,6 +119,7 @@ describe("component mode against the nucleus test double", { concurrency: true }
       PublishMetrics: "false",
       SampleIntervalSeconds: "10",
       DefaultProfile: "false",
+      ViolationIoTTopic: "defender/violations/{thing}",
       SecurityProfiles: [
         { securityProfileName: "KnownPorts", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22, 53, 80, 443, 631] } } }] },
         { securityProfileName: "Broken", behaviors: [{ name: "B1", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 1 } } }] },
@@ -137,6 +138,8 @@ describe("component mode against the nucleus test double", { concurrency: true }
     assert.deepEqual(event.metricValue, { ports: [22, 53, 80, 443, 631, 4444] });
     await a.waitForLine(/WARN violation\.in_alarm profile=KnownPorts behavior=OnlyKnownTcpPorts/);
     assert.equal(s.nucleus.publishes.filter((p) => p.topicName.includes("/defender/metrics/")).length, 0, "PublishMetrics false: nothing to the service");
+    const toCloud = await s.nucleus.waitFor(() => s.nucleus.publishes.find((p) => p.topicName === `defender/violations/${THING}`), 5000, "violation on IoT Core");
+    assert.equal(JSON.parse(toCloud.payload.toString("utf8")).violationId, event.violationId);
     a.child.kill("SIGTERM");
     assert.equal((await a.exited).code, 0);
     // The alarm state survives the restart: removing the port clears the same violation.

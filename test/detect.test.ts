@@ -165,6 +165,35 @@ describe("incremental baselines", () => {
 });
 
 describe("the default profile", () => {
+  it("raises unusual outbound traffic and a connection surge against the device baseline, after learning", () => {
+    const report = (i: number, bytesOut: number, packetsOut: number, connections: number): Report => ({
+      header: { report_id: 1_790_000_000_000 + i * 300_000, version: "1.0" },
+      metrics: {
+        network_stats: { bytes_in: 1000, bytes_out: bytesOut, packets_in: 10, packets_out: packetsOut },
+        tcp_connections: { established_connections: { connections: [], total: connections } },
+      },
+    });
+    const normal = Array.from({ length: 40 }, (_, i) => report(i, 5000 + (i % 9) * 100, 50 + (i % 5), 3 + (i % 3)));
+    const spike = [report(40, 900_000, 7000, 400), report(41, 950_000, 7100, 420), report(42, 5000, 50, 3), report(43, 5100, 51, 4)];
+    const history: Datapoint[] = [];
+    const states: AlarmStates = {};
+    const seen: string[] = [];
+    for (const r of [...normal, ...spike]) {
+      const d = datapointOf(r);
+      for (const e of evaluate([DEFAULT_PROFILE], history, d, states, { ...opts, minStatisticalDatapoints: 30 }).events) seen.push(`${(d.time - 1_790_000_000_000) / 300_000}:${e.behavior.name}:${e.violationEventType}`);
+      history.push(d);
+    }
+    // Two violating datapoints in a row raise each alarm; two compliant ones clear it.
+    assert.deepEqual(seen.sort(), [
+      "41:BytesOutWithinBaseline:in-alarm",
+      "41:EstablishedConnectionsWithinBaseline:in-alarm",
+      "41:PacketsOutWithinBaseline:in-alarm",
+      "43:BytesOutWithinBaseline:alarm-cleared",
+      "43:EstablishedConnectionsWithinBaseline:alarm-cleared",
+      "43:PacketsOutWithinBaseline:alarm-cleared",
+    ]);
+  });
+
   it("raises telnet listening and a new listening port above the baseline", () => {
     const report = (t: number, ports: number[]): Report => ({
       header: { report_id: t, version: "1.0" },
@@ -219,5 +248,20 @@ describe("commands", () => {
       ["alarm-cleared", 3, "gw-1", { ports: [22] }],
     ]);
     assert.match(out.stderr, /WARN replay\.line_skipped line=3/);
+  });
+});
+
+describe("PublishMetrics", () => {
+  it("lowers the interval floor from 300 s to 10 s when nothing goes to the service", async () => {
+    const { DEFAULT_CONFIG, intervalFloor } = await import("../src/config/schema.js");
+    const { logConfiguration } = await import("../src/config/apply.js");
+    const { recordingLogger } = await import("./helpers.js");
+    assert.equal(intervalFloor(DEFAULT_CONFIG), 300);
+    const log = recordingLogger();
+    const local = logConfiguration({ PublishMetrics: "false", SampleIntervalSeconds: "5" }, DEFAULT_CONFIG, log);
+    assert.equal(intervalFloor(local), 10);
+    assert.ok(log.lines.some((l) => /WARN config\.interval_raised key=SampleIntervalSeconds value=5 used=10/.test(l)));
+    const ok = logConfiguration({ PublishMetrics: "false", SampleIntervalSeconds: "10" }, DEFAULT_CONFIG, recordingLogger());
+    assert.equal(Math.max(ok.SampleIntervalSeconds, intervalFloor(ok)), 10);
   });
 });

@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG, type ComponentConfig } from "../config/schema.js";
 import { CustomMetricsCollector } from "../custom/collector.js";
 import { type State, loadState, saveState } from "../state/store.js";
 import { type Logger, errorMessage } from "../util/log.js";
-import { type Remembered, type ReportSettings, type Sample, takeSample } from "./sample.js";
+import { type Remembered, type Sample, settingsOf, takeSample } from "./sample.js";
 
 export interface ReportSink {
   /** Resolves once the report was handed over; rejects when it could not be. */
@@ -25,16 +25,6 @@ export interface AgentOptions {
   onDelivered?: (sample: Sample, config: ComponentConfig) => void | Promise<void>;
   /** Test hook (bench and end-to-end tests only): how many real ms one configured second lasts. */
   msPerSecond?: number;
-}
-
-export function settingsOf(config: ComponentConfig): ReportSettings {
-  return {
-    procRoot: config.ProcRoot,
-    format: config.Format,
-    shortNames: config.ShortNames,
-    maxListEntries: config.MaxListEntries,
-    excludedInterfaces: config.ExcludedInterfaces,
-  };
 }
 
 export class Agent {

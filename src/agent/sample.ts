@@ -1,9 +1,10 @@
 // One sampling step shared by `collect`, `run` and component mode: read the proc root, build
 // the report against the saved baseline, and say what the state becomes if it is delivered.
 
-import { collectSnapshot } from "../collect/collect.js";
+import { collectWithContext } from "../collect/collect.js";
 import { ProcFS } from "../procfs/fs.js";
-import { DEFAULT_MAX_LIST_ENTRIES, nextReportId } from "../report/build.js";
+import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
+import { nextReportId } from "../report/build.js";
 import { defaultCounterBits } from "../report/delta.js";
 import type { ReportFormat } from "../report/encode.js";
 import { type ProducedReport, produceReport } from "../report/produce.js";
@@ -19,13 +20,18 @@ export interface ReportSettings {
   excludedInterfaces: readonly string[];
 }
 
-export const DEFAULT_REPORT_SETTINGS: ReportSettings = {
-  procRoot: "/proc",
-  format: "json",
-  shortNames: false,
-  maxListEntries: DEFAULT_MAX_LIST_ENTRIES,
-  excludedInterfaces: ["lo"],
-};
+/** The report settings a configuration asks for. */
+export function settingsOf(config: ComponentConfig): ReportSettings {
+  return {
+    procRoot: config.ProcRoot,
+    format: config.Format,
+    shortNames: config.ShortNames,
+    maxListEntries: config.MaxListEntries,
+    excludedInterfaces: config.ExcludedInterfaces,
+  };
+}
+
+export const DEFAULT_REPORT_SETTINGS: ReportSettings = settingsOf(DEFAULT_CONFIG);
 
 export interface Sample extends ProducedReport {
   reportId: number;
@@ -49,11 +55,13 @@ export function takeSample(
 ): Sample {
   const fs = new ProcFS(settings.procRoot);
   const bootId = fs.bootId();
-  const snapshot = collectSnapshot(fs, now);
+  const collected = collectWithContext(fs, now);
+  const snapshot = collected.snapshot;
   const excluded = new Set(settings.excludedInterfaces);
   // CPU times saved before a restart are a baseline only on the same boot.
   if (custom && custom.previousCpu === undefined && state?.cpu && state.bootId === bootId) custom.previousCpu = state.cpu;
-  const customMetrics = custom?.collect(fs, excluded);
+  // The socket files were parsed for the snapshot already: the custom sources reuse them.
+  const customMetrics = custom?.collect(fs, excluded, (file) => collected.sockets(file));
   const reportId = nextReportId(state?.reportId, now);
   const produced = produceReport(snapshot, {
     reportId,

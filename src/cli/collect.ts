@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { CustomMetricsCollector } from "../custom/collector.js";
 import { CustomMetricsConfig } from "../custom/definitions.js";
 import { describeZodError } from "../util/zod-errors.js";
 import { DEFAULT_REPORT_SETTINGS, type ReportSettings, takeSample } from "../agent/sample.js";
 import { loadState, saveState } from "../state/store.js";
 import { createLogger } from "../util/log.js";
-import { UsageError, parseOptions } from "./usage.js";
+import { UsageError, parseOptions, readJsonFile } from "./usage.js";
 
 export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string; customMetrics?: CustomMetricsConfig } {
   const values = parseOptions(argv, {
@@ -40,12 +39,7 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
   let customMetrics: CustomMetricsConfig | undefined;
   if (values["custom-metrics"] !== undefined) {
     const file = values["custom-metrics"];
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readFileSync(file, "utf8"));
-    } catch (err) {
-      throw new UsageError(`--custom-metrics ${file}: ${(err as Error).message}`);
-    }
+    const doc = readJsonFile(file, "--custom-metrics");
     const parsed = CustomMetricsConfig.safeParse(doc);
     if (!parsed.success) throw new UsageError(`--custom-metrics ${file}: ${describeZodError(parsed.error, doc)}`);
     customMetrics = parsed.data;

@@ -1,6 +1,7 @@
 // check-profile and replay: the device-side Detect tools that need no Greengrass.
 
 import { readFileSync } from "node:fs";
+import { DEFAULT_CONFIG } from "../config/schema.js";
 import { DEFAULT_PROFILE } from "../detect/default-profile.js";
 import { type Datapoint, datapointOf } from "../detect/datapoint.js";
 import { type AlarmStates, evaluate } from "../detect/evaluate.js";
@@ -9,17 +10,9 @@ import type { SecurityProfile } from "../detect/profile.js";
 import { toLongNames } from "../report/names.js";
 import { ReportSchema } from "../report/schema.js";
 import { describeZodError } from "../util/zod-errors.js";
-import { UsageError, parseCommandLine, parseOptions } from "./usage.js";
+import { UsageError, parseCommandLine, parseOptions, readJsonFile } from "./usage.js";
 
-export const DEFAULT_MIN_STATISTICAL_DATAPOINTS = 30;
-
-function readJsonFile(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new UsageError(`${what} ${path}: ${(err as Error).message}`);
-  }
-}
+export const DEFAULT_MIN_STATISTICAL_DATAPOINTS = DEFAULT_CONFIG.StatisticalMinDatapoints;
 
 function positiveInt(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback;

@@ -1,11 +1,10 @@
 // `run`: the component's loop outside Greengrass, writing each report to stdout.
 
-import { readFileSync } from "node:fs";
 import { Agent } from "../agent/loop.js";
 import { DEFAULT_CONFIG, LOCAL_MIN_INTERVAL_SECONDS } from "../config/schema.js";
 import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
 import { createLogger } from "../util/log.js";
-import { UsageError, parseOptions } from "./usage.js";
+import { UsageError, parseOptions, readJsonFile } from "./usage.js";
 
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -20,11 +19,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const log = createLogger();
   let doc: Record<string, unknown> = {};
   if (values.config !== undefined) {
-    try {
-      doc = JSON.parse(readFileSync(values.config, "utf8"));
-    } catch (err) {
-      throw new UsageError(`--config ${values.config}: ${(err as Error).message}`);
-    }
+    const read = readJsonFile(values.config, "--config");
+    if (typeof read !== "object" || read === null || Array.isArray(read)) throw new UsageError(`--config ${values.config}: must be a JSON object`);
+    doc = read as Record<string, unknown>;
   }
   if (values.interval !== undefined) doc.SampleIntervalSeconds = values.interval;
   if (values["proc-root"] !== undefined) doc.ProcRoot = values["proc-root"];

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export const USAGE = `Usage: node defender.js <command> [options]
@@ -34,6 +35,15 @@ Commands:
 `;
 
 export class UsageError extends Error {}
+
+/** A JSON file named on the command line; an unreadable or invalid one is a usage error naming it. */
+export function readJsonFile(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new UsageError(`${what} ${path}: ${(err as Error).message}`);
+  }
+}
 
 /** node:util parseArgs, strict, with its complaints turned into usage errors (exit code 2). */
 export function parseOptions<T extends ParseArgsConfig["options"]>(argv: string[], options: T) {

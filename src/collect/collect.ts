@@ -6,8 +6,12 @@ import { CollectContext } from "./context.js";
 import type { Snapshot } from "./snapshot.js";
 
 export function collectSnapshot(fs: ProcFS, now: number = Date.now()): Snapshot {
-  const snapshot: Snapshot = { takenAt: now, skippedLines: {} };
-  const ctx = new CollectContext(fs, snapshot);
+  return collectWithContext(fs, now).snapshot;
+}
+
+/** Runs the collectors and keeps their context, whose parsed files later readers can reuse. */
+export function collectWithContext(fs: ProcFS, now: number = Date.now()): CollectContext {
+  const ctx = new CollectContext(fs, { takenAt: now, skippedLines: {} });
   for (const c of COLLECTORS) c.collect(ctx);
-  return snapshot;
+  return ctx;
 }

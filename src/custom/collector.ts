@@ -4,7 +4,8 @@
 // invalid custom data (AWS IoT Device SDK C++ v2 sample README, "Device Defender Data Requirements").
 
 import { isIP } from "node:net";
-import type { ProcFS } from "../procfs/fs.js";
+import type { ProcFS, SocketFile } from "../procfs/fs.js";
+import type { SocketRecord } from "../procfs/net-sockets.js";
 import type { CpuTimes } from "../procfs/system.js";
 import type { CustomMetricValue, CustomMetrics } from "../report/schema.js";
 import type { Logger } from "../util/log.js";
@@ -34,9 +35,13 @@ export class CustomMetricsCollector {
     for (const m of [this.lastState, this.lastNote, this.lastInvalid]) for (const k of [...m.keys()]) if (!(k in definitions)) m.delete(k);
   }
 
-  collect(fs: ProcFS, excludedInterfaces: ReadonlySet<string>): CustomMetrics {
+  collect(
+    fs: ProcFS,
+    excludedInterfaces: ReadonlySet<string>,
+    sockets: (file: SocketFile) => SocketRecord[] = (file) => fs.sockets(file).records,
+  ): CustomMetrics {
     const cpu: { previous?: CpuTimes; current?: CpuTimes } = { previous: this.previousCpu };
-    const ctx = { fs, excludedInterfaces, cpu, listeners: this.listeners };
+    const ctx = { fs, excludedInterfaces, cpu, listeners: this.listeners, sockets };
     const out: CustomMetrics = {};
     for (const [name, def] of Object.entries(this.definitions)) {
       let outcome: Outcome;

@@ -2,8 +2,8 @@
 // host /proc works) or, for `file`, from the given path, and returns a value or says why not.
 
 import { readFileSync, statfsSync } from "node:fs";
-import type { ProcFS } from "../procfs/fs.js";
-import { TCP_LISTEN } from "../procfs/net-sockets.js";
+import type { ProcFS, SocketFile } from "../procfs/fs.js";
+import { type SocketRecord, isListening } from "../procfs/net-sockets.js";
 import {
   type CpuTimes,
   cpuBusyPercent,
@@ -31,6 +31,8 @@ export interface SourceContext {
   cpu: { previous?: CpuTimes; current?: CpuTimes };
   /** Kept between samples by the collector (see listening_process_names). */
   listeners: ListenerCache;
+  /** Rows of a socket file (TCP files may hold only their LISTEN and ESTABLISHED rows). */
+  sockets: (file: SocketFile) => SocketRecord[];
 }
 
 /**
@@ -108,13 +110,9 @@ export const BUILTINS: Record<BuiltinSource, Builtin> = {
   listening_process_names(ctx) {
     // Inodes of listening sockets, then the processes holding an fd on one of them.
     const inodes = new Set<number>();
-    for (const file of ["tcp", "tcp6"] as const) {
-      for (const r of ctx.fs.sockets(file, new Set([TCP_LISTEN])).records) inodes.add(r.inode);
-    }
-    for (const file of ["udp", "udp6"] as const) {
-      for (const r of ctx.fs.sockets(file).records) {
-        if (r.remotePort === 0 && (r.remoteAddress === "0.0.0.0" || r.remoteAddress === "::")) inodes.add(r.inode);
-      }
+    for (const file of ["tcp", "tcp6", "udp", "udp6"] as const) {
+      const protocol = file.startsWith("tcp") ? "tcp" : "udp";
+      for (const r of ctx.sockets(file)) if (isListening(r, protocol)) inodes.add(r.inode);
     }
     inodes.delete(0);
     const key = [...inodes].sort((a, b) => a - b).join(",");

@@ -2,7 +2,7 @@
 // and :: is one entry, as the interface (none, for a wildcard) is the same.
 
 import type { SocketFile } from "../../procfs/fs.js";
-import { TCP_LISTEN, type SocketRecord } from "../../procfs/net-sockets.js";
+import { type SocketRecord, isListening } from "../../procfs/net-sockets.js";
 import type { CollectContext } from "../context.js";
 import type { PortEntry } from "../snapshot.js";
 import type { Collector } from "./index.js";
@@ -20,23 +20,16 @@ function uniquePorts(ctx: CollectContext, files: SocketFile[], listening: (r: So
   return [...seen.values()];
 }
 
-const isUnspecified = (a: string) => a === "0.0.0.0" || a === "::";
-
 export const listeningTcpPorts: Collector = {
   name: "listening_tcp_ports",
   collect(ctx) {
-    ctx.snapshot.listeningTcpPorts = uniquePorts(ctx, ["tcp", "tcp6"], (r) => r.state === TCP_LISTEN);
+    ctx.snapshot.listeningTcpPorts = uniquePorts(ctx, ["tcp", "tcp6"], (r) => isListening(r, "tcp"));
   },
 };
 
-/** UDP has no LISTEN state: a socket listens when it has no remote peer (all-zero address and port). */
 export const listeningUdpPorts: Collector = {
   name: "listening_udp_ports",
   collect(ctx) {
-    ctx.snapshot.listeningUdpPorts = uniquePorts(
-      ctx,
-      ["udp", "udp6"],
-      (r) => r.remotePort === 0 && isUnspecified(r.remoteAddress),
-    );
+    ctx.snapshot.listeningUdpPorts = uniquePorts(ctx, ["udp", "udp6"], (r) => isListening(r, "udp"));
   },
 };

@@ -189,6 +189,7 @@ describe("component mode against the nucleus test double", { concurrency: true }
     const s = await start({ ProcRoot: root });
     const a = s.start();
     const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    await a.waitForLine(/INFO report\.published/); // the component has its answer, not only the nucleus the message
     a.child.kill("SIGTERM");
     const exit = await a.exited;
     assert.equal(exit.code, 0);
@@ -210,6 +211,7 @@ describe("component mode against the nucleus test double", { concurrency: true }
     const s = await start({ ProcRoot: root });
     const a = s.start();
     await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    await a.waitForLine(/INFO report\.published/);
     a.child.kill("SIGTERM");
     await a.exited;
     writeFileSync(join(root, "sys/kernel/random/boot_id"), "11111111-2222-4333-8444-555555555555\n");
@@ -223,6 +225,7 @@ describe("component mode against the nucleus test double", { concurrency: true }
     const s = await start({ ProcRoot: copyFixture("tricky") });
     const p = s.start();
     await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    await p.waitForLine(/INFO report\.published/);
     const sent = Date.now();
     p.child.kill("SIGTERM");
     const exit = await p.exited;

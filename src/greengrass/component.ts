@@ -24,19 +24,29 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const counts = { accepted: 0, rejected: 0 };
   let connection: IpcConnection;
 
+  /** The live client; throws while the connection is down (the caller logs or keeps its baseline). */
+  const currentClient = (): IpcClient => {
+    const client = connection.current;
+    if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
+    return client;
+  };
+
+  const publishToIoTCore = async (topicName: string, payload: Buffer | string): Promise<void> => {
+    const client = currentClient();
+    try {
+      await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
+        client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload }, { cancelController: c }),
+      );
+    } catch (err) {
+      throw new Error(`PublishToIoTCore failed: ${rpcErrorText(err)}`);
+    }
+  };
+
   const sink: ReportSink = {
     async deliver(sample, config) {
       if (!config.PublishMetrics) return; // judged on the device only
-      const client = connection.current;
-      if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
       const topicName = reportTopic(thingName, config.Format);
-      try {
-        await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
-          client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload: sample.payload }, { cancelController: c }),
-        );
-      } catch (err) {
-        throw new Error(`PublishToIoTCore failed: ${rpcErrorText(err)}`);
-      }
+      await publishToIoTCore(topicName, sample.payload);
       log.info("report.published", { report_id: sample.reportId, topic: topicName, bytes: sample.payload.length });
     },
   };
@@ -58,18 +68,12 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   });
 
   const publishViolation = async (event: ViolationEvent, cfg: ComponentConfig) => {
-    const client = connection.current;
-    if (client === undefined) return void log.warn("violation.not_published", { violation_id: event.violationId, reason: "not connected to the Greengrass nucleus" });
     try {
+      const client = currentClient();
       await withTimeout(OPERATION_TIMEOUT_MS, "PublishToTopic", (c) =>
         client.publishToTopic({ topic: cfg.ViolationTopic, publishMessage: { jsonMessage: { message: event } } }, { cancelController: c }),
       );
-      if (cfg.ViolationIoTTopic !== "") {
-        const topicName = cfg.ViolationIoTTopic.replaceAll("{thing}", thingName);
-        await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
-          client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload: JSON.stringify(event) }, { cancelController: c }),
-        );
-      }
+      if (cfg.ViolationIoTTopic !== "") await publishToIoTCore(cfg.ViolationIoTTopic.replaceAll("{thing}", thingName), JSON.stringify(event));
     } catch (err) {
       log.warn("violation.not_published", { violation_id: event.violationId, reason: rpcErrorText(err) });
     }

@@ -5,13 +5,19 @@
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { COMPONENT_NAME, NATIVE_ADDONS, versionedRecipe } from "./recipe.js";
+import { ARTIFACT_FILES, COMPONENT_NAME, NATIVE_ADDONS, versionedRecipe } from "./recipe.js";
 
 const root = resolve(__dirname, "..");
 const version: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
 
-export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
-  const outDir = join(root, "artifacts", COMPONENT_NAME, version);
+/**
+ * The IPC transport under the SDK's Greengrass client: "ts" is our event-stream connection in
+ * TypeScript (src/greengrass/eventstream), "crt" aws-crt's native addon.
+ */
+export type Transport = "ts" | "crt";
+
+/** One bundle (and, for the crt transport, the addons it loads) in `outDir`. */
+export async function buildBundle(outDir: string, transport: Transport): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   await build({
@@ -23,7 +29,7 @@ export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
     format: "cjs", // an ESM bundle of the IPC SDK fails at run time ("Dynamic require of events")
     minify: true,
     legalComments: "none",
-    define: { __COMPONENT_VERSION__: JSON.stringify(version) },
+    define: { __COMPONENT_VERSION__: JSON.stringify(version), __IPC_TRANSPORT__: JSON.stringify(transport) },
     logLevel: "warning",
     plugins: [
       {
@@ -37,20 +43,35 @@ export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
           }));
         },
       },
-      {
-        name: "aws-crt-binding",
-        setup(b) {
-          b.onLoad({ filter: /aws-crt[\\/]dist[\\/]native[\\/]binding\.js$/ }, () => ({
-            contents: readFileSync(join(root, "src/greengrass/crt-binding.js"), "utf8"),
-            loader: "js",
-          }));
-        },
-      },
+      transport === "ts"
+        ? {
+            // The SDK's IPC client asks aws-crt for its event-stream transport: give it ours.
+            name: "typescript-eventstream",
+            setup(b) {
+              b.onResolve({ filter: /^aws-crt$/ }, () => ({ path: join(root, "src/greengrass/eventstream/crt-compat.ts") }));
+            },
+          }
+        : {
+            name: "aws-crt-binding",
+            setup(b) {
+              b.onLoad({ filter: /aws-crt[\\/]dist[\\/]native[\\/]binding\.js$/ }, () => ({
+                contents: readFileSync(join(root, "src/greengrass/crt-binding.js"), "utf8"),
+                loader: "js",
+              }));
+            },
+          },
     ],
   });
-  for (const addon of NATIVE_ADDONS) {
-    copyFileSync(join(root, "node_modules/aws-crt/dist/bin", addon.crtDir, "aws-crt-nodejs.node"), join(outDir, addon.file));
+  if (transport === "crt") {
+    for (const addon of NATIVE_ADDONS) {
+      copyFileSync(join(root, "node_modules/aws-crt/dist/bin", addon.crtDir, "aws-crt-nodejs.node"), join(outDir, addon.file));
+    }
   }
+}
+
+export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
+  const outDir = join(root, "artifacts", COMPONENT_NAME, version);
+  await buildBundle(outDir, (process.env.DEFENDER_IPC_TRANSPORT as Transport | undefined) ?? "ts");
   const recipeDir = join(root, "artifacts", "recipes");
   mkdirSync(recipeDir, { recursive: true });
   const recipe = versionedRecipe(readFileSync(join(root, "recipe.yaml"), "utf8"), version);
@@ -60,7 +81,7 @@ export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
     const gdkArtifacts = join(root, "greengrass-build", "artifacts", COMPONENT_NAME, version);
     mkdirSync(gdkArtifacts, { recursive: true });
     mkdirSync(join(root, "greengrass-build", "recipes"), { recursive: true });
-    for (const f of ["defender.js", ...NATIVE_ADDONS.map((a) => a.file)]) copyFileSync(join(outDir, f), join(gdkArtifacts, f));
+    for (const f of ARTIFACT_FILES) copyFileSync(join(outDir, f), join(gdkArtifacts, f));
     writeFileSync(join(root, "greengrass-build", "recipes", "recipe.yaml"), recipe);
   }
   return outDir;

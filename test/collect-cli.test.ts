@@ -69,13 +69,15 @@ describe("collect", () => {
     assert.deepEqual(third.metrics.network_stats, { bytes_in: 300, bytes_out: 400, packets_in: 3, packets_out: 4 });
   });
 
-  it("ignores a corrupt state file with a warning instead of failing", () => {
-    const state = join(tempDir(), "state.json");
-    writeFileSync(state, "{not json");
-    const r = collect(["--proc-root", procFixture("tricky"), "--state", state]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /WARN state\.ignored reason=.*not valid JSON/);
-    assert.equal(JSON.parse(readFileSync(state, "utf8")).version, 1, "a good state replaces it");
+  it("never overwrites a --state file that is not its own (a profile named by mistake, a corrupt file)", () => {
+    for (const text of ["{not json", JSON.stringify({ securityProfileName: "Mine", behaviors: [] })]) {
+      const state = join(tempDir(), "my-profile.json");
+      writeFileSync(state, text);
+      const r = collect(["--proc-root", procFixture("tricky"), "--state", state]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--state .*my-profile\.json is not a state file of this component .*refusing to overwrite it/);
+      assert.equal(readFileSync(state, "utf8"), text, "left as it was");
+    }
   });
 
   it("caps lists with --max-list-entries and logs the truncation", () => {

@@ -1,5 +1,8 @@
 // End to end: the built bundle as a child process, the real aws-iot-device-sdk-v2 IPC client,
-// and the nucleus test double (which also plays the Device Defender service).
+// and the nucleus test double (which also plays the Device Defender service). The double starts
+// from the recipe's own DefaultConfiguration and behaves as a nucleus nobody configured
+// (interpolateComponentConfiguration off). No test asserts on elapsed time: timeouts only bound
+// a hung test.
 
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,14 +12,13 @@ import { decodeFirstSync } from "cbor";
 import { toLongNames } from "../src/report/names.js";
 import { ReportSchema } from "../src/report/schema.js";
 import { copyFixture } from "./helpers.js";
-import { MS_PER_SECOND, type Setup, THING, setup } from "./nucleus/harness.js";
+import { type Setup, type SetupOptions, THING, setup } from "./nucleus/harness.js";
 import type { Publish } from "./nucleus/server.js";
 
 const JSON_TOPIC = `$aws/things/${THING}/defender/metrics/json`;
 const CBOR_TOPIC = `$aws/things/${THING}/defender/metrics/cbor`;
-const INTERVAL_MS = 300 * MS_PER_SECOND;
 
-function setDev(root: string, eth0: [number, number, number, number]) {
+export function setDev(root: string, eth0: [number, number, number, number]) {
   const [rb, rp, tb, tp] = eth0;
   writeFileSync(
     join(root, "net/dev"),
@@ -27,13 +29,13 @@ function setDev(root: string, eth0: [number, number, number, number]) {
   );
 }
 
-function report(p: Publish) {
+export function report(p: Publish) {
   const doc = p.topicName.endsWith("/cbor") ? decodeFirstSync(p.payload) : JSON.parse(p.payload.toString("utf8"));
   return ReportSchema.parse(toLongNames(doc));
 }
 
 const setups: Setup[] = [];
-async function start(config: Record<string, unknown>, opts = {}) {
+async function start(config: Record<string, unknown>, opts: SetupOptions = {}) {
   const s = await setup(config, opts);
   setups.push(s);
   return s;
@@ -42,25 +44,26 @@ after(async () => {
   await Promise.all(setups.map((s) => s.close()));
 });
 
-describe("component mode against the nucleus test double", { concurrency: true }, () => {
-  it("publishes the first report at once, QoS 1, valid JSON, and logs the accepted answer", async () => {
-    const root = copyFixture("tricky");
-    const s = await start({ ProcRoot: root });
+describe("component mode against the nucleus test double", { concurrency: 3 }, () => {
+  it("works on a default nucleus with the recipe's own grants: first report at once, QoS 1, valid JSON, answer logged", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky") });
     const p = s.start();
-    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 30_000, "first publish");
     assert.equal(first.topicName, JSON_TOPIC);
     assert.equal(first.qos, "1");
     const r = report(first);
     assert.equal(r.metrics?.network_stats, undefined, "no earlier state: no network_stats");
     assert.equal(r.metrics?.listening_tcp_ports?.total, 5);
     await p.waitForLine(new RegExp(`INFO report\\.accepted report_id=${r.header.report_id} accepted_total=1`));
+    assert.deepEqual(s.nucleus.authorizationFailures, [], "nothing refused on a nucleus without interpolation");
     assert.ok(s.nucleus.operations.includes("SubscribeToIoTCore"));
+    assert.ok(s.nucleus.operations.includes("SubscribeToValidateConfigurationUpdates"));
   });
 
   it("publishes CBOR with short names on /cbor when configured, and reads the CBOR answers", async () => {
     const s = await start({ ProcRoot: copyFixture("tricky"), Format: "cbor", ShortNames: "true" });
     const p = s.start();
-    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 30_000, "first publish");
     assert.equal(first.topicName, CBOR_TOPIC);
     const raw = decodeFirstSync(first.payload);
     assert.ok("hed" in raw && "met" in raw, "short names");
@@ -68,50 +71,58 @@ describe("component mode against the nucleus test double", { concurrency: true }
   });
 
   it("logs a rejection with the service's error code and message", async () => {
-    const s = await start({ ProcRoot: copyFixture("tricky") }, { throttleMs: 60_000 });
+    const s = await start({ ProcRoot: copyFixture("tricky") });
     const p = s.start();
-    await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "second publish");
-    const rid = report(s.nucleus.publishes[1]!).header.report_id;
-    await p.waitForLine(new RegExp(`WARN report\\.rejected report_id=${rid} code=Throttled message="Report was throttled" rejected_total=1`));
+    await p.waitForLine(/INFO report\.accepted/);
     s.nucleus.deliverFromCloud(`${JSON_TOPIC}/rejected`, Buffer.from(JSON.stringify({ thingName: THING, reportId: 42, status: "REJECTED", statusDetails: { ErrorCode: "InvalidPayload", ErrorMessage: "Malformed metrics report" } })));
-    await p.waitForLine(/WARN report\.rejected report_id=42 code=InvalidPayload message="Malformed metrics report" rejected_total=2/);
+    await p.waitForLine(/WARN report\.rejected report_id=42 code=InvalidPayload message="Malformed metrics report" rejected_total=1/);
   });
 
-  it("applies a configuration update live and refuses an invalid one, keeping the last good value", async () => {
-    const s = await start({ ProcRoot: copyFixture("tricky"), SampleIntervalSeconds: "300" });
+  it("applies a deployment live; a deployment with a bad value fails with the key, value and rule, and changes nothing", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky") });
     const p = s.start();
-    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
-    s.nucleus.mergeConfiguration({ Format: "cbor", MaxListEntries: "2" });
+    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 30_000, "first publish");
+    const good = await s.nucleus.deploy({ merge: { Format: "cbor", MaxListEntries: "2" } });
+    assert.equal(good.status, "SUCCEEDED");
     await p.waitForLine(/INFO config\.applied Format=cbor MaxListEntries=2/);
-    const next = await s.nucleus.waitFor(() => s.nucleus.publishes.find((x) => x.topicName === CBOR_TOPIC), 8000, "cbor publish");
+    const next = await s.nucleus.waitFor(() => s.nucleus.publishes.find((x) => x.topicName === CBOR_TOPIC), 30_000, "cbor publish");
     assert.equal(report(next).metrics?.listening_tcp_ports?.ports?.length, 2);
-    const mark = p.lines.length;
-    s.nucleus.mergeConfiguration({ Format: "xml", SampleIntervalSeconds: "60" });
-    await p.waitForLine(/ERROR config\.rejected key=Format value=xml rule="must be json or cbor" kept=cbor/, 8000, mark);
-    await p.waitForLine(/WARN config\.interval_raised key=SampleIntervalSeconds value=60 used=300/, 8000, mark);
+    const bad = await s.nucleus.deploy({ merge: { Format: "xml", SampleIntervalSeconds: "60" } });
+    assert.equal(bad.status, "FAILED_NO_STATE_CHANGE");
+    assert.match(bad.message!, /Components reported that their to-be-deployed configuration is invalid \{ name = community\.greengrass\.DeviceDefender, message = Format=xml: must be json or cbor \}/);
+    assert.equal((s.nucleus.config.get(["Format"]) as Record<string, unknown>).Format, "cbor", "the nucleus kept the configuration");
+    await p.waitForLine(/ERROR config\.deployment_rejected .*Format=xml: must be json or cbor/);
     const count = s.nucleus.publishes.length;
-    const later = await s.nucleus.waitFor(() => s.nucleus.publishes[count], 8000, "publish after the bad update");
-    assert.equal(later.topicName, CBOR_TOPIC, "the last good format stays in force");
-    // The raised interval, not 60 s: consecutive reports stay about 300 (scaled) seconds apart.
-    assert.ok(later.at - s.nucleus.publishes[count - 1]!.at >= INTERVAL_MS * 0.9);
+    const later = await s.nucleus.waitFor(() => s.nucleus.publishes[count], 30_000, "publish after the failed deployment");
+    assert.equal(later.topicName, CBOR_TOPIC, "the configuration in force did not change");
   });
 
-  it("adds the configured custom metrics to the report, and refuses a bad definition by name", async () => {
+  it("a configuration applied without validation (the first one) is checked key by key: bad keys keep their default", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky"), Format: "xml", SampleIntervalSeconds: "60" });
+    const p = s.start();
+    await p.waitForLine(/ERROR config\.rejected key=Format value=xml rule="must be json or cbor" kept=json/);
+    await p.waitForLine(/WARN config\.interval_raised key=SampleIntervalSeconds value=60 used=300/);
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 30_000, "first publish");
+    assert.equal(first.topicName, JSON_TOPIC);
+  });
+
+  it("adds the configured custom metrics to the report, and refuses a deployment with a bad definition by name", async () => {
     const s = await start({
       ProcRoot: copyFixture("custom"),
       CustomMetrics: { procs: { type: "number", source: "process_count" }, ifaces: { type: "string-list", source: "network_interface_names" } },
     });
     const p = s.start();
-    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 30_000, "first publish");
     assert.deepEqual(report(first).custom_metrics, { procs: [{ number: 7 }], ifaces: [{ string_list: ["eth0", "wlan0"] }] });
     await p.waitForLine(/INFO report\.accepted/);
-    s.nucleus.mergeConfiguration({ CustomMetrics: { temp: { type: "number", source: "file", path: "relative" } } });
-    await p.waitForLine(/ERROR config\.rejected key=CustomMetrics .*rule="temp\.path: must be an absolute path"/);
-    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "second publish");
+    const bad = await s.nucleus.deploy({ merge: { CustomMetrics: { temp: { type: "number", source: "file", path: "relative" } } } });
+    assert.equal(bad.status, "FAILED_NO_STATE_CHANGE");
+    assert.match(bad.message!, /CustomMetrics=.*temp\.path: must be an absolute path/);
+    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 30_000, "second publish");
     assert.deepEqual(Object.keys(report(second).custom_metrics ?? {}).sort(), ["ifaces", "procs"], "the last good definitions stay");
   });
 
-  it("Detect at the edge: a new listening port raises a violation on the local topic, which clears when it goes, across a restart", async () => {
+  it("Detect at the edge: a new listening port raises a violation on the local topic and IoT Core, which clears when it goes, across a restart", async () => {
     const root = copyFixture("tricky");
     const tcp = readFileSync(join(root, "net/tcp"), "utf8");
     const s = await start({
@@ -127,10 +138,9 @@ describe("component mode against the nucleus test double", { concurrency: true }
     });
     const a = s.start();
     await a.waitForLine(/ERROR profile\.rejected where="profile Broken behavior B1" reason="criteria\.comparisonOperator: less-than does not apply/);
-    await a.waitForLine(/INFO schedule|WARN procfs/);
     const backdoor = "   9: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7777 1 0000000000000000 100 0 0 10 0\n";
     writeFileSync(join(root, "net/tcp"), tcp + backdoor);
-    const raised = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "in-alarm"), 10_000, "in-alarm on the local topic");
+    const raised = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "in-alarm"), 30_000, "in-alarm on the local topic");
     assert.equal(raised.topic, "defender/violations");
     const event = raised.message as Record<string, unknown>;
     assert.equal(event.thingName, THING);
@@ -138,71 +148,73 @@ describe("component mode against the nucleus test double", { concurrency: true }
     assert.deepEqual(event.metricValue, { ports: [22, 53, 80, 443, 631, 4444] });
     await a.waitForLine(/WARN violation\.in_alarm profile=KnownPorts behavior=OnlyKnownTcpPorts/);
     assert.equal(s.nucleus.publishes.filter((p) => p.topicName.includes("/defender/metrics/")).length, 0, "PublishMetrics false: nothing to the service");
-    const toCloud = await s.nucleus.waitFor(() => s.nucleus.publishes.find((p) => p.topicName === `defender/violations/${THING}`), 5000, "violation on IoT Core");
+    const toCloud = await s.nucleus.waitFor(() => s.nucleus.cloudMessages.find((p) => p.topicName === `defender/violations/${THING}`), 30_000, "violation on IoT Core");
     assert.equal(JSON.parse(toCloud.payload.toString("utf8")).violationId, event.violationId);
     a.child.kill("SIGTERM");
     assert.equal((await a.exited).code, 0);
     // The alarm state survives the restart: removing the port clears the same violation.
     writeFileSync(join(root, "net/tcp"), tcp);
     s.start();
-    const cleared = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "alarm-cleared"), 10_000, "alarm-cleared");
+    const cleared = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "alarm-cleared"), 30_000, "alarm-cleared");
     assert.equal((cleared.message as { violationId: string }).violationId, event.violationId);
   });
 
-  it("loses no traffic when the connection drops: the next report carries the failed interval", async () => {
+  it("loses no traffic when the IPC connection drops: the next accepted report carries the missed interval", async () => {
     const root = copyFixture("tricky");
     setDev(root, [1000, 10, 2000, 20]);
     const s = await start({ ProcRoot: root });
     const p = s.start();
-    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
+    await p.waitForLine(/INFO report\.accepted/);
     // The nucleus goes away: the connection drops and reconnections are refused for a while.
     s.nucleus.refuseConnections = true;
     s.nucleus.dropConnections();
     await p.waitForLine(/WARN ipc\.disconnected/);
     setDev(root, [1500, 15, 2600, 26]);
-    await p.waitForLine(/WARN report\.not_delivered .*reason="not connected to the Greengrass nucleus"/, 10_000);
+    await p.waitForLine(/WARN report\.not_delivered reason="not connected to the Greengrass nucleus"/);
     setDev(root, [4000, 40, 9000, 90]);
     s.nucleus.refuseConnections = false;
-    await p.waitForLine(/INFO ipc\.connected/, 10_000, p.lines.findIndex((l) => l.includes("ipc.disconnected")));
-    const next = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after reconnect");
-    assert.deepEqual(report(next).metrics?.network_stats, { bytes_in: 3000, bytes_out: 7000, packets_in: 30, packets_out: 70 });
+    await s.nucleus.waitFor(() => s.nucleus.service.reports.filter((r) => r.outcome === "accepted").length >= 2, 30_000, "an accepted report after the reconnection");
+    assert.deepEqual(s.nucleus.service.acceptedTraffic(), { bytes_in: 3000, bytes_out: 7000, packets_in: 30, packets_out: 70 });
     assert.ok(s.nucleus.connects >= 2, "a fresh client connected again");
   });
 
-  it("keeps the baseline when a publish is refused by the nucleus", async () => {
+  it("keeps the traffic of a report the nucleus refused (spool full) for the next one", async () => {
     const root = copyFixture("tricky");
     setDev(root, [100, 1, 100, 1]);
     const s = await start({ ProcRoot: root });
     const p = s.start();
-    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
-    s.nucleus.publishFailures.push({ shape: "ServiceError", message: "Spooler queue is full" });
+    await p.waitForLine(/INFO report\.accepted/);
+    // Offline with a spool too small for a report: the nucleus refuses the publish.
+    s.nucleus.setOnline(false);
+    s.nucleus.mqtt.maxSpoolBytes = 10;
     setDev(root, [300, 3, 500, 5]);
-    await p.waitForLine(/WARN report\.not_delivered .*Spooler queue is full/, 10_000);
+    await p.waitForLine(/WARN report\.not_delivered .*Message is larger than the size of message spool/);
+    s.nucleus.mqtt.maxSpoolBytes = 2_621_440;
+    s.nucleus.setOnline(true);
     setDev(root, [700, 7, 900, 9]);
-    const next = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after the refusal");
-    assert.deepEqual(report(next).metrics?.network_stats, { bytes_in: 600, bytes_out: 800, packets_in: 6, packets_out: 8 });
+    await s.nucleus.waitFor(() => s.nucleus.service.reports.filter((r) => r.outcome === "accepted").length >= 2, 30_000, "the next accepted report");
+    assert.deepEqual(s.nucleus.service.acceptedTraffic(), { bytes_in: 600, bytes_out: 800, packets_in: 6, packets_out: 8 });
   });
 
-  it("after a restart, waits out the 300 s since the last publish and reports the true deltas", async () => {
+  it("after a restart, waits an interval after the last sample and reports the true deltas", async () => {
     const root = copyFixture("tricky");
     setDev(root, [1000, 10, 2000, 20]);
     const s = await start({ ProcRoot: root });
     const a = s.start();
-    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
-    await a.waitForLine(/INFO report\.published/); // the component has its answer, not only the nucleus the message
+    const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 30_000, "first publish");
+    await a.waitForLine(/INFO report\.accepted/);
     a.child.kill("SIGTERM");
-    const exit = await a.exited;
-    assert.equal(exit.code, 0);
+    assert.equal((await a.exited).code, 0);
     const state = JSON.parse(readFileSync(join(s.workDir, "state.json"), "utf8"));
     assert.equal(state.reportId, report(first).header.report_id);
     setDev(root, [1300, 13, 2500, 25]);
     const b = s.start();
-    await b.waitForLine(/INFO schedule\.wait reason="recent publish before restart"/);
-    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after restart");
-    assert.ok(second.at - first.at >= INTERVAL_MS * 0.95, `${second.at - first.at} ms apart`);
+    await b.waitForLine(/INFO schedule\.wait reason="recent sample before restart"/);
+    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 30_000, "publish after restart");
     const r = report(second);
     assert.deepEqual(r.metrics?.network_stats, { bytes_in: 300, bytes_out: 500, packets_in: 3, packets_out: 5 });
     assert.ok(r.header.report_id > report(first).header.report_id);
+    assert.ok(s.nucleus.service.reports.every((x) => x.outcome === "accepted"), "the restart caused no throttled report");
   });
 
   it("after a reboot (new boot id), the first report carries the counters since boot", async () => {
@@ -210,30 +222,27 @@ describe("component mode against the nucleus test double", { concurrency: true }
     setDev(root, [1000, 10, 2000, 20]);
     const s = await start({ ProcRoot: root });
     const a = s.start();
-    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
-    await a.waitForLine(/INFO report\.published/);
+    await a.waitForLine(/INFO report\.accepted/);
     a.child.kill("SIGTERM");
     await a.exited;
     writeFileSync(join(root, "sys/kernel/random/boot_id"), "11111111-2222-4333-8444-555555555555\n");
     setDev(root, [70, 1, 80, 2]);
     s.start();
-    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 10_000, "publish after reboot");
+    const second = await s.nucleus.waitFor(() => s.nucleus.publishes[1], 30_000, "publish after reboot");
     assert.deepEqual(report(second).metrics?.network_stats, { bytes_in: 70, bytes_out: 80, packets_in: 1, packets_out: 2 });
   });
 
-  it("on SIGTERM closes the client, saves state and exits 0 within 2 s", async () => {
+  it("on SIGTERM closes its connection, saves its state and exits 0", async () => {
     const s = await start({ ProcRoot: copyFixture("tricky") });
     const p = s.start();
-    await s.nucleus.waitFor(() => s.nucleus.publishes[0], 8000, "first publish");
-    await p.waitForLine(/INFO report\.published/);
-    const sent = Date.now();
+    await p.waitForLine(/INFO report\.accepted/);
     p.child.kill("SIGTERM");
     const exit = await p.exited;
     assert.equal(exit.code, 0);
-    assert.ok(exit.at - sent < 2000, `${exit.at - sent} ms`);
     assert.ok(existsSync(join(s.workDir, "state.json")));
     assert.ok(p.lines.some((l) => /INFO component\.stopping signal=SIGTERM published=1/.test(l)));
-    await s.nucleus.waitFor(() => s.nucleus.connections.size === 0, 2000, "connection closed");
+    assert.ok(p.lines.some((l) => /INFO component\.stopped accepted=1 rejected=0/.test(l)));
+    await s.nucleus.waitFor(() => s.nucleus.connections.size === 0, 10_000, "connection closed");
   });
 });
 
@@ -255,7 +264,7 @@ describe("outside Greengrass", () => {
     });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
-    const until = Date.now() + 8000;
+    const until = Date.now() + 30_000;
     while (out.split("\n").filter((l) => l.startsWith("{")).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGTERM");
     const [a, b] = out.split("\n").filter((l) => l.startsWith("{")).map((l) => ReportSchema.parse(JSON.parse(l)));

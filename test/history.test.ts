@@ -3,7 +3,9 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { datapointOf } from "../src/detect/datapoint.js";
 import { Detector, HISTORY_FILE } from "../src/detect/detector.js";
+import { WorkDir } from "../src/store/files.js";
 import { History } from "../src/detect/history.js";
 import { SecurityProfileSchema } from "../src/detect/profile.js";
 import type { Report } from "../src/report/schema.js";
@@ -67,14 +69,14 @@ describe("violations and explore", () => {
       tcp_connections: { established_connections: { connections: peers.map((p) => ({ remote_addr: `${p}:443`, local_port: 40000 })), total: peers.length } },
     },
   });
-  const detector = new Detector({ workDir: dir, thingName: "gw-1", log: recordingLogger(), minStatisticalDatapoints: () => 30, history: { maxAgeMs: 14 * 86_400_000, maxBytes: 5_000_000 } });
+  const detector = new Detector({ work: new WorkDir(dir, recordingLogger()), thingName: "gw-1", log: recordingLogger(), minStatisticalDatapoints: () => 30, history: { maxAgeMs: 14 * 86_400_000, maxBytes: 5_000_000 } });
   detector.configure([profile]);
   const events = [
     report(0, 1000, ["10.0.0.1"]),
     report(1, 9000, ["10.0.0.1", "198.51.100.9"]),
     report(2, 9500, ["10.0.0.1"]),
     report(3, 800, ["10.0.0.2"]),
-  ].flatMap((r) => detector.observe(r));
+  ].flatMap((r) => detector.observe(datapointOf(r)));
   const cli = (args: string[]) => spawnSync(process.execPath, [BUNDLE, ...args, "--work-dir", dir], { encoding: "utf8" });
 
   it("the history holds only the metrics the profiles use or retain", () => {
@@ -84,7 +86,7 @@ describe("violations and explore", () => {
   });
 
   it("violations prints the active alarms and the recent events", () => {
-    detector.observe(report(4, 7000, ["10.0.0.2"]));
+    detector.observe(datapointOf(report(4, 7000, ["10.0.0.2"])));
     const r = cli(["violations"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Active violations: 1\n {2}Egress\/BytesOut \(aws:all-bytes-out\) since 2026-11-20T10:20:00\.000Z, last \{"count":7000\}/);

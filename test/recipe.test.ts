@@ -9,6 +9,7 @@ import { ARTIFACT_FILES, COMPONENT_NAME } from "../scripts/recipe.js";
 import { ARTIFACT_DIR, BUNDLE, VERSION } from "./bundle.js";
 import { ROOT, copyFixture, tempDir } from "./helpers.js";
 import { NucleusDouble } from "./nucleus/server.js";
+import { recipeDefaults } from "./nucleus/harness.js";
 
 type Recipe = {
   RecipeFormatVersion: string;
@@ -21,13 +22,14 @@ type Recipe = {
 const source = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8")) as Recipe;
 const built = parse(readFileSync(join(ROOT, "artifacts", "recipes", `${COMPONENT_NAME}-${VERSION}.yaml`), "utf8")) as Recipe;
 
-/** Everything the component may do over IPC, and nothing more. */
+/** Everything the component may do over IPC, and nothing more (no recipe variable: a default nucleus does not substitute them). */
 const EXPECTED_GRANTS = [
-  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore $aws/things/{iot:thingName}/defender/metrics/*",
-  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore defender/violations/{iot:thingName}",
+  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore $aws/things/+/defender/metrics/json",
+  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore $aws/things/+/defender/metrics/cbor",
+  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore defender/violations/+",
   "aws.greengrass.ipc.pubsub aws.greengrass#PublishToTopic defender/violations",
   ...["json", "cbor"].flatMap((f) =>
-    ["accepted", "rejected"].map((o) => `aws.greengrass.ipc.mqttproxy aws.greengrass#SubscribeToIoTCore $aws/things/{iot:thingName}/defender/metrics/${f}/${o}`),
+    ["accepted", "rejected"].map((o) => `aws.greengrass.ipc.mqttproxy aws.greengrass#SubscribeToIoTCore $aws/things/+/defender/metrics/${f}/${o}`),
   ),
 ].sort();
 
@@ -39,21 +41,26 @@ describe("recipe", () => {
     assert.equal(built.ComponentVersion, VERSION);
   });
 
-  it("ships, per manifest, files the build wrote: the bundle and that platform's addon", () => {
-    assert.deepEqual(built.Manifests.map((m) => `${m.Platform.os}/${m.Platform.architecture}`), ["linux/amd64", "linux/aarch64"]);
+  it("ships the one JavaScript bundle the build wrote, to linux amd64, aarch64 and arm alike", () => {
+    assert.deepEqual(built.Manifests.map((m) => `${m.Platform.os}/${m.Platform.architecture}`), ["linux/amd64", "linux/aarch64", "linux/arm"]);
     for (const m of built.Manifests) {
       const names = m.Artifacts.map((a) => a.URI.split("/").pop()!);
-      assert.equal(new Set(names).size, names.length, "unique file names within a manifest");
+      assert.deepEqual(names, ["defender.js"], "no native addon: nothing platform-specific to ship");
       for (const a of m.Artifacts) {
         assert.match(a.URI, new RegExp(`^s3://BUCKET_NAME/${COMPONENT_NAME}/${VERSION}/`));
         assert.ok(existsSync(join(ARTIFACT_DIR, a.URI.split("/").pop()!)), `${a.URI} exists in ${ARTIFACT_DIR}`);
       }
-      const arch = m.Platform.architecture === "amd64" ? "x64" : "arm64";
-      assert.deepEqual(names, ["defender.js", `aws-crt-linux-${arch}-glibc.node`]);
       assert.match(m.Lifecycle.Run.Script, /^node (--[a-z-]+=\d+ )*\{artifacts:path\}\/defender\.js$/);
       assert.equal(m.Lifecycle.Run.Setenv.DEFENDER_WORK_DIR, "{work:path}");
+      assert.deepEqual({ ...m, Platform: undefined }, { ...built.Manifests[0]!, Platform: undefined }, "the manifests differ only in their platform");
     }
     assert.deepEqual(ARTIFACT_FILES.filter((f) => !existsSync(join(ARTIFACT_DIR, f))), []);
+  });
+
+  it("declares the nucleus it needs, and stays under GDK's 16,000-byte recipe limit", () => {
+    const deps = (source as unknown as { ComponentDependencies: Record<string, { VersionRequirement: string; DependencyType: string }> }).ComponentDependencies;
+    assert.deepEqual(deps["aws.greengrass.Nucleus"], { VersionRequirement: ">=2.0.4 <3.0.0", DependencyType: "SOFT" });
+    assert.ok(readFileSync(join(ROOT, "recipe.yaml")).length <= 16_000);
   });
 
   it("grants nothing beyond the component's own topics", () => {
@@ -121,7 +128,7 @@ describe("bundle", () => {
     const dir = join(tempDir(), COMPONENT_NAME, VERSION);
     cpSync(ARTIFACT_DIR, dir, { recursive: true });
     const socketPath = join(tempDir(), "ipc.socket");
-    const nucleus = new NucleusDouble({ socketPath, svcuid: "t", thingName: "bundle-thing", componentName: COMPONENT_NAME, configuration: { ProcRoot: copyFixture("tricky") } });
+    const nucleus = new NucleusDouble({ socketPath, svcuid: "t", thingName: "bundle-thing", componentName: COMPONENT_NAME, recipeDefaults: recipeDefaults(), configuration: { ProcRoot: copyFixture("tricky") }, reportIntervalMs: 0 });
     await nucleus.start();
     cleanups.push(() => nucleus.stop());
     const { spawn } = await import("node:child_process");

@@ -8,7 +8,8 @@ import { collectSnapshot } from "../src/collect/collect.js";
 import type { Snapshot } from "../src/collect/snapshot.js";
 import { ProcFS } from "../src/procfs/fs.js";
 import { type BuildOptions, buildReport, nextReportId } from "../src/report/build.js";
-import { type CounterMap, counterDelta, networkStatsDelta } from "../src/report/delta.js";
+import { type CounterMap, counterDelta, countersOf, networkStatsDelta } from "../src/report/delta.js";
+import { DEFAULT_REPORT_SETTINGS, type Sample, reportOf, trafficSince } from "../src/agent/sample.js";
 import { MAX_REPORT_BYTES, encodeReport } from "../src/report/encode.js";
 import { SHORT_NAMES, toLongNames, toShortNames } from "../src/report/names.js";
 import { produceReport } from "../src/report/produce.js";
@@ -18,9 +19,7 @@ import { FIXTURES, procFixture } from "./helpers.js";
 const base: BuildOptions = {
   reportId: 1_700_000_000_000,
   maxListEntries: 100,
-  excludedInterfaces: new Set(["lo"]),
-  counterBits: 64,
-  previousCounters: undefined,
+  networkStats: undefined,
 };
 
 function expectAllEncodingsAgree(report: unknown) {
@@ -86,10 +85,17 @@ describe("network_stats deltas", () => {
         { name: "lo", rxBytes: 999, rxPackets: 9, txBytes: 999, txPackets: 9 },
       ],
     });
-    const first = buildReport(snap(1000), base);
-    assert.equal(first.report.metrics?.network_stats, undefined);
-    const second = buildReport(snap(1500), { ...base, previousCounters: first.counters });
-    assert.deepEqual(second.report.metrics?.network_stats, { bytes_in: 500, bytes_out: 1000, packets_in: 0, packets_out: 0 });
+    const sample = (eth0: number): Sample => {
+      const snapshot = snap(eth0);
+      return { takenAt: 0, bootId: "b", snapshot, counters: countersOf(snapshot.interfaceCounters!), customMetrics: {} };
+    };
+    const settings = { ...DEFAULT_REPORT_SETTINGS, excludedInterfaces: ["lo"] };
+    const first = sample(1000);
+    assert.equal(trafficSince(undefined, first, settings.excludedInterfaces), undefined);
+    assert.equal(reportOf(first, settings, 1, undefined).report.metrics?.network_stats, undefined);
+    const second = sample(1500);
+    const traffic = trafficSince(first.counters, second, settings.excludedInterfaces);
+    assert.deepEqual(reportOf(second, settings, 2, traffic).report.metrics?.network_stats, { bytes_in: 500, bytes_out: 1000, packets_in: 0, packets_out: 0 });
   });
 });
 

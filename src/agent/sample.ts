@@ -1,16 +1,17 @@
-// One sampling step shared by `collect`, `run` and component mode: read the proc root, build
-// the report against the saved baseline, and say what the state becomes if it is delivered.
+// One sample of the proc root (shared by `collect`, `run` and component mode), and the report
+// made from it. Reading is the only I/O here; building the report is pure.
 
 import { collectWithContext } from "../collect/collect.js";
-import { ProcFS } from "../procfs/fs.js";
+import type { Snapshot } from "../collect/snapshot.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
-import { nextReportId } from "../report/build.js";
-import { defaultCounterBits } from "../report/delta.js";
+import type { CustomMetricsCollector } from "../custom/collector.js";
+import { ProcFS } from "../procfs/fs.js";
+import { type CounterMap, countersOf, defaultCounterBits, networkStatsDelta } from "../report/delta.js";
 import type { ReportFormat } from "../report/encode.js";
 import { type ProducedReport, produceReport } from "../report/produce.js";
-import type { CustomMetricsCollector } from "../custom/collector.js";
-import { type State, baselineFor } from "../state/store.js";
+import type { CustomMetrics } from "../report/schema.js";
 import type { Logger } from "../util/log.js";
+import type { Traffic } from "./ledger.js";
 
 export interface ReportSettings {
   procRoot: string;
@@ -33,10 +34,14 @@ export function settingsOf(config: ComponentConfig): ReportSettings {
 
 export const DEFAULT_REPORT_SETTINGS: ReportSettings = settingsOf(DEFAULT_CONFIG);
 
-export interface Sample extends ProducedReport {
-  reportId: number;
-  /** The state to persist once this report has been delivered. */
-  nextState: State;
+export interface Sample {
+  /** Epoch ms when it was taken. */
+  takenAt: number;
+  bootId: string | undefined;
+  snapshot: Snapshot;
+  /** Raw per-interface counters; undefined when net/dev gave none (unreadable or missing). */
+  counters: CounterMap | undefined;
+  customMetrics: CustomMetrics;
 }
 
 /**
@@ -47,9 +52,8 @@ export type Remembered = Map<string, string>;
 
 export function takeSample(
   settings: ReportSettings,
-  state: State | undefined,
   log: Logger,
-  now: number = Date.now(),
+  now: number,
   custom?: CustomMetricsCollector,
   remembered?: Remembered,
 ): Sample {
@@ -58,22 +62,9 @@ export function takeSample(
   const collected = collectWithContext(fs, now);
   const snapshot = collected.snapshot;
   const excluded = new Set(settings.excludedInterfaces);
-  // CPU times saved before a restart are a baseline only on the same boot.
-  if (custom && custom.previousCpu === undefined && state?.cpu && state.bootId === bootId) custom.previousCpu = state.cpu;
   // The socket files were parsed for the snapshot already: the custom sources reuse them.
-  const customMetrics = custom?.collect(fs, excluded, (file) => collected.sockets(file));
-  const reportId = nextReportId(state?.reportId, now);
-  const produced = produceReport(snapshot, {
-    reportId,
-    maxListEntries: settings.maxListEntries,
-    excludedInterfaces: excluded,
-    counterBits: defaultCounterBits(),
-    previousCounters: baselineFor(state, bootId),
-    customMetrics,
-    format: settings.format,
-    shortNames: settings.shortNames,
-  });
-  for (const t of produced.truncations) log.info("report.truncated", { list: t.list, kept: t.kept, total: t.total });
+  const customMetrics = custom?.collect(fs, excluded, (file) => collected.sockets(file)) ?? {};
+  const rows = snapshot.interfaceCounters ?? [];
   const changed = (key: string, value: string) => {
     if (remembered === undefined) return true;
     if (remembered.get(key) === value) return false;
@@ -89,6 +80,25 @@ export function takeSample(
   if (changed("unreadable", JSON.stringify(fs.problems))) {
     for (const p of fs.problems) log.warn("procfs.unreadable", { file: p.file, code: p.code });
   }
-  const nextState: State = { ...state, version: 1, bootId, reportId, counters: produced.counters, cpu: custom?.previousCpu ?? state?.cpu };
-  return { ...produced, reportId, nextState };
+  return { takenAt: now, bootId, snapshot, counters: rows.length > 0 ? countersOf(rows) : undefined, customMetrics };
+}
+
+/** Traffic between a baseline and the sample's counters; undefined without either. */
+export function trafficSince(baseline: CounterMap | undefined, sample: Sample, excludedInterfaces: readonly string[]): Traffic | undefined {
+  if (baseline === undefined || sample.counters === undefined) return undefined;
+  return networkStatsDelta(baseline, sample.counters, new Set(excludedInterfaces), defaultCounterBits());
+}
+
+/** The report of a sample: pure. `networkStats` undefined leaves network_stats out. */
+export function reportOf(sample: Sample, settings: ReportSettings, reportId: number, networkStats: Traffic | undefined, log?: Logger): ProducedReport {
+  const produced = produceReport(sample.snapshot, {
+    reportId,
+    maxListEntries: settings.maxListEntries,
+    networkStats,
+    customMetrics: sample.customMetrics,
+    format: settings.format,
+    shortNames: settings.shortNames,
+  });
+  for (const t of produced.truncations) log?.info("report.truncated", { list: t.list, kept: t.kept, total: t.total });
+  return produced;
 }

@@ -1,8 +1,10 @@
 import { CustomMetricsCollector } from "../custom/collector.js";
 import { CustomMetricsConfig } from "../custom/definitions.js";
 import { describeZodError } from "../util/zod-errors.js";
-import { DEFAULT_REPORT_SETTINGS, type ReportSettings, takeSample } from "../agent/sample.js";
-import { loadState, saveState } from "../state/store.js";
+import { DEFAULT_REPORT_SETTINGS, type ReportSettings, reportOf, takeSample, trafficSince } from "../agent/sample.js";
+import { type State, baselineFor, initialState, readStateFile } from "../agent/state.js";
+import { nextReportId } from "../report/build.js";
+import { writeFileAtomic } from "../store/files.js";
 import { createLogger } from "../util/log.js";
 import { UsageError, parseOptions, readJsonFile } from "./usage.js";
 
@@ -50,22 +52,30 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
 export function collectCommand(argv: string[]): number {
   const { settings, statePath, customMetrics } = parseCollectArgs(argv);
   const log = createLogger();
-  let state;
+  let state: State = initialState();
   if (statePath !== undefined) {
-    const loaded = loadState(statePath);
-    if (loaded.state === undefined && "problem" in loaded && loaded.problem) {
-      log.warn("state.ignored", { reason: loaded.problem });
-    }
-    state = loaded.state;
+    const read = readStateFile(statePath);
+    // Never overwrite a file that is not ours (a profile named by mistake, say).
+    if (read.problem) throw new UsageError(`--state ${read.problem}; refusing to overwrite it`);
+    state = read.state ?? state;
   }
   let custom: CustomMetricsCollector | undefined;
   if (customMetrics) {
     custom = new CustomMetricsCollector(log);
     custom.configure(customMetrics);
+    if (state.cpu) custom.previousCpu = state.cpu;
   }
-  const sample = takeSample(settings, state, log, Date.now(), custom);
-  process.stdout.write(sample.payload);
+  const now = Date.now();
+  const sample = takeSample(settings, log, now, custom);
+  const traffic = trafficSince(baselineFor(state.reportCounters, state.bootId, sample.bootId), sample, settings.excludedInterfaces);
+  const reportId = nextReportId(state.reportId, now);
+  const produced = reportOf(sample, settings, reportId, traffic, log);
+  process.stdout.write(produced.payload);
   if (settings.format === "json" && process.stdout.isTTY) process.stdout.write("\n");
-  if (statePath !== undefined) saveState(statePath, sample.nextState);
+  if (statePath !== undefined) {
+    const counters = sample.counters ?? state.reportCounters;
+    const next: State = { ...state, bootId: sample.bootId ?? state.bootId, reportId, reportCounters: counters, sampleCounters: counters, lastSampleAt: now, cpu: custom?.previousCpu ?? state.cpu };
+    writeFileAtomic(statePath, JSON.stringify(next));
+  }
   return 0;
 }

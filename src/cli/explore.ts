@@ -2,7 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DETECT_STATE_FILE, HISTORY_FILE, loadDetectState } from "../detect/detector.js";
+import { DETECT_STATE_FILE, HISTORY_FILE, readDetectState } from "../detect/detector.js";
 import { History } from "../detect/history.js";
 import { numberOf } from "../detect/datapoint.js";
 import { renderChart } from "../detect/svg.js";
@@ -15,7 +15,8 @@ const iso = (t: number) => new Date(t).toISOString();
 
 export function violationsCommand(argv: string[]): number {
   const values = parseOptions(argv, { "work-dir": { type: "string" }, json: { type: "boolean" }, recent: { type: "string" } });
-  const state = loadDetectState(join(workDirOf(values["work-dir"]), DETECT_STATE_FILE));
+  const { state, problem } = readDetectState(join(workDirOf(values["work-dir"]), DETECT_STATE_FILE));
+  if (problem) throw new Error(problem);
   const active = Object.entries(state.alarms).filter(([, s]) => s.inAlarm);
   const recent = state.recent.slice(-Number(values.recent ?? 20));
   if (values.json) {
@@ -87,7 +88,7 @@ export function exploreCommand(argv: string[]): number {
     process.stdout.write(`${iso(p.time)}  ${shown}\n`);
   }
   if (values.svg) {
-    const events = loadDetectState(join(dir, DETECT_STATE_FILE)).recent.filter((e) => e.behavior.metric === metric);
+    const events = readDetectState(join(dir, DETECT_STATE_FILE)).state.recent.filter((e) => e.behavior.metric === metric);
     const alarms: Array<{ from: number; to: number }> = [];
     const open = new Map<string, number>();
     for (const e of events) {

@@ -1,11 +1,13 @@
 // `run`: the component's loop outside Greengrass, writing each report to stdout.
 
-import { Agent } from "../agent/loop.js";
+import { Agent } from "../agent/agent.js";
 import { DEFAULT_CONFIG, LOCAL_MIN_INTERVAL_SECONDS } from "../config/schema.js";
 import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
+import { WorkDir } from "../store/files.js";
 import { createLogger } from "../util/log.js";
 import { UsageError, parseOptions, readJsonFile } from "./usage.js";
-
+import { basename, dirname, resolve } from "node:path";
+import { readStateFile } from "../agent/state.js";
 
 export async function runCommand(argv: string[]): Promise<number> {
   const values = parseOptions(argv, {
@@ -28,15 +30,23 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.format !== undefined) doc.Format = values.format;
   if (values["short-names"]) doc.ShortNames = true;
   const config = logConfiguration(doc, DEFAULT_CONFIG, log, () => LOCAL_MIN_INTERVAL_SECONDS);
+  if (values.state !== undefined) {
+    const read = readStateFile(values.state);
+    if (read.problem) throw new UsageError(`--state ${read.problem}; refusing to overwrite it`);
+  }
+  const work = new WorkDir(values.state === undefined ? undefined : dirname(resolve(values.state)), log);
   const agent = new Agent({
     log,
-    statePath: values.state,
+    work,
+    stateFileName: values.state === undefined ? undefined : basename(values.state),
     minIntervalSeconds: () => LOCAL_MIN_INTERVAL_SECONDS,
     msPerSecond: msPerSecondFrom(process.env),
-    sink: {
-      async deliver(sample, cfg) {
+    channel: {
+      nucleus: () => "stdout",
+      settlesOnPublish: true,
+      async publish(report, cfg) {
         await new Promise<void>((res, rej) =>
-          process.stdout.write(cfg.Format === "json" ? Buffer.concat([sample.payload, Buffer.from("\n")]) : sample.payload, (e) => (e ? rej(e) : res())),
+          process.stdout.write(cfg.Format === "json" ? Buffer.concat([report.payload, Buffer.from("\n")]) : report.payload, (e) => (e ? rej(e) : res())),
         );
       },
     },

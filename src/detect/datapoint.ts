@@ -1,6 +1,8 @@
 // One report → one datapoint: the value of every metric it carries, keyed by Detect metric name
 // (developer guide, "Device metrics document specification" and its metric table).
 
+import type { Traffic } from "../agent/ledger.js";
+import type { Sample } from "../agent/sample.js";
 import type { Report } from "../report/schema.js";
 import type { MetricValue } from "./profile.js";
 
@@ -42,6 +44,38 @@ export function datapointOf(report: Report): Datapoint {
     else if ("ip_list" in value) v[name] = { cidrs: value.ip_list };
   }
   return { time: report.header.report_id, values: v };
+}
+
+/**
+ * One sample → one datapoint, from everything the device saw (not the report, whose lists may
+ * be cut to fit): `traffic` is the traffic since the previous sample.
+ */
+export function datapointOfSample(sample: Sample, traffic: Traffic | undefined): Datapoint {
+  const v: Record<string, MetricValue> = {};
+  const snap = sample.snapshot;
+  if (traffic) {
+    v["aws:all-bytes-in"] = { count: traffic.bytes_in };
+    v["aws:all-bytes-out"] = { count: traffic.bytes_out };
+    v["aws:all-packets-in"] = { count: traffic.packets_in };
+    v["aws:all-packets-out"] = { count: traffic.packets_out };
+  }
+  for (const [entries, proto] of [[snap.listeningTcpPorts, "tcp"], [snap.listeningUdpPorts, "udp"]] as const) {
+    if (entries === undefined) continue;
+    v[`aws:num-listening-${proto}-ports`] = { count: entries.length };
+    v[`aws:listening-${proto}-ports`] = { ports: [...new Set(entries.map((p) => p.port))].sort((a, b) => a - b) };
+  }
+  const conns = snap.establishedConnections;
+  if (conns !== undefined) {
+    v["aws:num-established-tcp-connections"] = { count: conns.length };
+    v["aws:destination-ip-addresses"] = { cidrs: [...new Set(conns.map((c) => ipOf(c.remote_addr)))].sort() };
+  }
+  for (const [name, [value]] of Object.entries(sample.customMetrics)) {
+    if ("number" in value) v[name] = { number: value.number };
+    else if ("number_list" in value) v[name] = { numbers: value.number_list };
+    else if ("string_list" in value) v[name] = { strings: value.string_list };
+    else if ("ip_list" in value) v[name] = { cidrs: value.ip_list };
+  }
+  return { time: sample.takenAt, values: v };
 }
 
 /** The single number a numeric MetricValue carries. */

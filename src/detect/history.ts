@@ -4,7 +4,7 @@
 // Bounded by age (default 14 days) and size (default 5 MB): the oldest datapoints go first.
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
-import { writeFileAtomic } from "../state/store.js";
+import { writeFileAtomic } from "../store/files.js";
 import type { Datapoint } from "./datapoint.js";
 import type { MetricValue } from "./profile.js";
 

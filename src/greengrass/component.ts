@@ -1,194 +1,163 @@
-// Component mode: what the bundle does when the nucleus starts it with no command.
+// Component mode: what the bundle does when the nucleus starts it with no command. This file
+// wires the parts together and owns the lifecycle (start, signals, shutdown); the parts are the
+// IPC connection (ipc.ts), the configuration source (config-source.ts), the report channel and
+// the service's answers (report-answers.ts), and the violation outbox (violation-outbox.ts).
 
-import { decodeFirstSync } from "cbor";
 import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
-import { Agent, type ReportSink, statePathIn } from "../agent/loop.js";
+import { Agent, type ReportChannel } from "../agent/agent.js";
 import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
 import { type ComponentConfig, DEFAULT_CONFIG, intervalFloor } from "../config/schema.js";
+import { datapointOfSample } from "../detect/datapoint.js";
 import { Detector } from "../detect/detector.js";
 import type { ViolationEvent } from "../detect/evaluate.js";
 import { effectiveProfiles } from "../detect/profiles.js";
-import type { Logger } from "../util/log.js";
-import { createLogger } from "../util/log.js";
-import { type IpcClient, IpcConnection, rpcErrorText, withTimeout } from "./ipc.js";
+import { WorkDir } from "../store/files.js";
+import { type Logger, createLogger } from "../util/log.js";
+import { ConfigSource, configurationProblems } from "./config-source.js";
+import { IpcConnection, rpcErrorText, withTimeout } from "./ipc.js";
+import { ReportAnswers } from "./report-answers.js";
 import { reportTopic } from "./topics.js";
+import { ViolationOutbox } from "./violation-outbox.js";
 
 const OPERATION_TIMEOUT_MS = 10_000;
-const CONFIG_DEBOUNCE_MS = 100;
+/** The nucleus sends SIGKILL 5 s after SIGTERM (UnixExec, gracefulShutdownTimeout): stay well inside. */
+const SHUTDOWN_DEADLINE_MS = 1800;
 
 export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const log = createLogger();
   const thingName = env.AWS_IOT_THING_NAME!;
+  const socketPath = env.AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT!;
   const msPerSecond = msPerSecondFrom(env);
-  const workDir = env.DEFENDER_WORK_DIR || process.cwd();
-  const counts = { accepted: 0, rejected: 0 };
+  const work = new WorkDir(env.DEFENDER_WORK_DIR || process.cwd(), log);
+  let config: ComponentConfig = DEFAULT_CONFIG;
   let connection: IpcConnection;
 
-  /** The live client; throws while the connection is down (the caller logs or keeps its baseline). */
-  const currentClient = (): IpcClient => {
-    const client = connection.current;
-    if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
-    return client;
-  };
+  const detector = createDetector(work, thingName, log, () => config);
+  const outbox = new ViolationOutbox(work, log, thingName);
+  const deliverViolations = () => void outbox.deliver(connection.current, config).catch((err) => log.error("violation.delivery_failed", { reason: rpcErrorText(err) }));
 
-  const publishToIoTCore = async (topicName: string, payload: Buffer | string): Promise<void> => {
-    const client = currentClient();
-    try {
-      await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
-        client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload }, { cancelController: c }),
-      );
-    } catch (err) {
-      throw new Error(`PublishToIoTCore failed: ${rpcErrorText(err)}`);
-    }
-  };
-
-  const sink: ReportSink = {
-    async deliver(sample, config) {
-      if (!config.PublishMetrics) return; // judged on the device only
-      const topicName = reportTopic(thingName, config.Format);
-      await publishToIoTCore(topicName, sample.payload);
-      log.info("report.published", { report_id: sample.reportId, topic: topicName, bytes: sample.payload.length });
+  const channel: ReportChannel = {
+    nucleus: () => connection.nucleus,
+    async publish(report, cfg) {
+      const client = connection.current;
+      if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
+      const topicName = reportTopic(thingName, cfg.Format);
+      try {
+        await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
+          client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload: report.payload }, { cancelController: c }),
+        );
+      } catch (err) {
+        throw new Error(`PublishToIoTCore failed: ${rpcErrorText(err)}`);
+      }
+      log.info("report.published", { report_id: report.report.header.report_id, topic: topicName, bytes: report.payload.length });
     },
   };
 
-  let config: ComponentConfig = DEFAULT_CONFIG;
-  const detector = createDetector(workDir, thingName, log, () => config);
   const agent = new Agent({
-    sink,
+    channel,
     log,
-    statePath: statePathIn(workDir),
+    work,
     minIntervalSeconds: intervalFloor,
     msPerSecond,
-    async onDelivered(sample, cfg) {
-      for (const event of detector.observe(sample.report)) {
-        logViolation(log, event);
-        await publishViolation(event, cfg);
-      }
+    observer: {
+      observe(sample, traffic, cfg) {
+        const events = detector.observe(datapointOfSample(sample, traffic));
+        for (const e of events) logViolation(log, e);
+        outbox.add(events, cfg);
+        if (events.length > 0 || outbox.pending > 0) deliverViolations();
+      },
     },
   });
-
-  const publishViolation = async (event: ViolationEvent, cfg: ComponentConfig) => {
-    try {
-      const client = currentClient();
-      await withTimeout(OPERATION_TIMEOUT_MS, "PublishToTopic", (c) =>
-        client.publishToTopic({ topic: cfg.ViolationTopic, publishMessage: { jsonMessage: { message: event } } }, { cancelController: c }),
-      );
-      if (cfg.ViolationIoTTopic !== "") await publishToIoTCore(cfg.ViolationIoTTopic.replaceAll("{thing}", thingName), JSON.stringify(event));
-    } catch (err) {
-      log.warn("violation.not_published", { violation_id: event.violationId, reason: rpcErrorText(err) });
-    }
+  const answers = new ReportAnswers(thingName, log, (a) => agent.answer(a.reportId, a.accepted, a.code));
+  const subscribeAnswers = () => {
+    const client = connection.current;
+    if (client === undefined) return;
+    if (!config.PublishMetrics) return void answers.close();
+    answers.use(client, config.Format).catch((err) => log.warn("ipc.subscribe_failed", { reason: rpcErrorText(err) }));
   };
 
   let started = false;
-  let responses: { format: string; close: () => Promise<void> } | undefined;
+  const grantProblems = new Set<string>();
+  const configSource = new ConfigSource({
+    log,
+    thingName,
+    current: () => config,
+    apply(doc) {
+      config = logConfiguration(doc, config, log);
+      detector.configure(effectiveProfiles(config, log));
+      // A configuration the nucleus applied without asking (the first one, a local deployment):
+      // say once which grant a configured topic lacks, rather than failing every publish silently.
+      for (const p of configurationProblems(doc, config, thingName)) {
+        if (p.includes("accessControl") && !grantProblems.has(p)) {
+          grantProblems.add(p);
+          log.error("config.not_granted", { problem: p });
+        }
+      }
+      if (!started) {
+        started = true;
+        agent.start(config);
+      } else {
+        agent.setConfig(config);
+      }
+      subscribeAnswers();
+      deliverViolations();
+    },
+  });
 
-  const onResponse = (format: string, outcome: "accepted" | "rejected", payload: Buffer | undefined) => {
-    let doc: Record<string, unknown> = {};
-    try {
-      if (payload) doc = format === "cbor" ? decodeFirstSync(payload) : JSON.parse(payload.toString("utf8"));
-    } catch {
-      log.warn("report.response_unreadable", { outcome, bytes: payload?.length ?? 0 });
-    }
-    const details = (doc.statusDetails ?? {}) as Record<string, unknown>;
-    if (outcome === "accepted") {
-      counts.accepted++;
-      log.info("report.accepted", { report_id: String(doc.reportId ?? ""), accepted_total: counts.accepted });
-    } else {
-      counts.rejected++;
-      log.warn("report.rejected", {
-        report_id: String(doc.reportId ?? ""),
-        code: String(details.ErrorCode ?? "unknown"),
-        message: String(details.ErrorMessage ?? ""),
-        rejected_total: counts.rejected,
-      });
-    }
-  };
-
-  const subscribeResponses = async (client: IpcClient, format: string) => {
-    const streams: Array<{ close(): Promise<void> }> = [];
-    for (const outcome of ["accepted", "rejected"] as const) {
-      const op = client.subscribeToIoTCore({ topicName: `${reportTopic(thingName, format)}/${outcome}`, qos: model.QOS.AT_LEAST_ONCE });
-      op.on("message", (ev) => onResponse(format, outcome, ev.message?.payload as Buffer | undefined));
-      op.on("streamError", (err) => log.warn("ipc.stream_error", { stream: outcome, reason: rpcErrorText(err) }));
-      await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToIoTCore", () => op.activate());
-      streams.push(op);
-    }
-    return { format, close: async () => void (await Promise.all(streams.map((s) => s.close().catch(() => undefined)))) };
-  };
-
-  const readConfiguration = async (client: IpcClient) => {
-    const res = await withTimeout(OPERATION_TIMEOUT_MS, "GetConfiguration", (c) =>
-      client.getConfiguration({ keyPath: [] }, { cancelController: c }),
-    );
-    config = logConfiguration(res.value ?? {}, config, log);
-    detector.configure(effectiveProfiles(config, log));
-    if (!started) {
-      started = true;
-      agent.start(config);
-    } else {
-      agent.setConfig(config);
-    }
-    if (responses?.format !== config.Format) {
-      const old = responses;
-      responses = undefined;
-      await old?.close();
-      responses = await subscribeResponses(client, config.Format);
-    }
-  };
-
-  // Set up once per client; a failed step is retried on the same client (see IpcConnection.setUp).
-  const subscribedClients = new WeakSet<IpcClient>();
-  let responsesClient: IpcClient | undefined;
   connection = new IpcConnection(
     log,
-    async (client) => {
-      if (responsesClient !== client) responses = undefined; // the old client's streams died with it
-      responsesClient = client;
-      if (!subscribedClients.has(client)) {
-        let debounce: NodeJS.Timeout | undefined;
-        const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
-        updates.on("message", () => {
-          // One deployment sends one event per changed leaf: read once they have arrived.
-          clearTimeout(debounce);
-          debounce = setTimeout(() => {
-            readConfiguration(client).catch((err) => log.error("config.read_failed", { reason: rpcErrorText(err) }));
-          }, CONFIG_DEBOUNCE_MS);
-        });
-        await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
-        subscribedClients.add(client);
-      }
-      await readConfiguration(client);
+    socketPath,
+    {
+      async onConnected(client, nucleus) {
+        agent.connected(nucleus);
+        await configSource.attach(client);
+        subscribeAnswers();
+        deliverViolations();
+      },
+      onDisconnected() {
+        agent.disconnected();
+      },
     },
     { initialMs: Math.max(50, msPerSecond), maxMs: 60 * msPerSecond },
   );
 
-  log.info("component.starting", { thing: thingName, version: COMPONENT_VERSION });
+  log.info("component.starting", { thing: thingName, version: COMPONENT_VERSION, transport: IPC_TRANSPORT });
   connection.start();
 
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info("component.stopping", { signal, published: agent.counts.delivered, accepted: counts.accepted, rejected: counts.rejected });
-      // The nucleus sends SIGKILL 5 s after SIGTERM: bound every step.
-      const deadline = setTimeout(() => resolve(), 1800);
-      Promise.allSettled([agent.stop(), connection.close()]).then(() => {
-        clearTimeout(deadline);
-        resolve();
-      });
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
   });
-  log.info("component.stopped", {});
+  log.info("component.stopping", { signal, published: agent.counts.published, accepted: answers.counts.accepted, rejected: answers.counts.rejected });
+  const deadline = new Promise<void>((res) => setTimeout(res, SHUTDOWN_DEADLINE_MS));
+  await Promise.race([
+    (async () => {
+      await agent.stop();
+      // A report handed over just now is usually answered within moments: wait a little for it,
+      // so the next run does not have to guess.
+      const until = Date.now() + SHUTDOWN_DEADLINE_MS / 2;
+      while (agent.currentState.ledger.outstanding.some((o) => !o.gap) && connection.current && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await agent.stop();
+      await answers.close();
+      await connection.close();
+    })(),
+    deadline,
+  ]);
+  const t = agent.totals;
+  log.info("component.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outbox.pending });
   return 0;
 }
 
 declare const __COMPONENT_VERSION__: string | undefined;
+declare const __IPC_TRANSPORT__: string | undefined;
 const COMPONENT_VERSION = typeof __COMPONENT_VERSION__ === "string" ? __COMPONENT_VERSION__ : "dev";
+const IPC_TRANSPORT = typeof __IPC_TRANSPORT__ === "string" ? __IPC_TRANSPORT__ : "crt";
 
-
-export function createDetector(workDir: string | undefined, thingName: string, log: Logger, config: () => ComponentConfig): Detector {
+export function createDetector(work: WorkDir, thingName: string, log: Logger, config: () => ComponentConfig): Detector {
   return new Detector({
-    workDir,
+    work,
     thingName,
     log,
     minStatisticalDatapoints: () => config().StatisticalMinDatapoints,

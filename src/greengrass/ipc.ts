@@ -1,7 +1,9 @@
 // The Greengrass IPC connection: one SDK client at a time. A disconnected SDK client cannot
-// reconnect, so every reconnection builds a fresh client (capped exponential backoff) and calls
-// onConnected again to re-read the configuration and re-make the subscriptions.
+// reconnect, so every reconnection builds a fresh client (capped exponential backoff) and runs
+// the set-up again (configuration read, subscriptions). Set-up that fails on a live connection
+// is retried on that connection; on a connection that is going away it is left to the reconnect.
 
+import { statSync } from "node:fs";
 import { CancelController } from "aws-crt/dist/common/cancel";
 import { createClient } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc";
 import type * as ipc from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
@@ -14,7 +16,7 @@ export interface Backoff {
   maxMs: number;
 }
 
-/** Operations have no timeout of their own in the SDK: bound each one. */
+/** Request-response operations have no timeout of their own in the SDK: bound each one. */
 export async function withTimeout<T>(ms: number, what: string, op: (c: CancelController) => Promise<T>): Promise<T> {
   const controller = new CancelController();
   let timer: NodeJS.Timeout | undefined;
@@ -31,23 +33,49 @@ export async function withTimeout<T>(ms: number, what: string, op: (c: CancelCon
   }
 }
 
-/** Text of an SDK RpcError, or any error, without a stack trace. */
+/** Text of an SDK RpcError (with the service's error shape and message), or any error. */
 export function rpcErrorText(err: unknown): string {
-  const e = err as { description?: string; serviceError?: { message?: string }; message?: string };
-  if (e?.serviceError?.message) return `${e.description ?? "service error"}: ${e.serviceError.message}`;
+  const e = err as { description?: string; serviceError?: { message?: string; _errorCode?: string }; message?: string };
+  if (e?.serviceError) {
+    const shape = e.serviceError._errorCode ?? "ServiceError";
+    return `${shape}: ${e.serviceError.message ?? e.description ?? "no message"}`;
+  }
   return e?.description ?? errorMessage(err);
 }
 
-// Closing an SDK client twice frees its native connection twice and corrupts the heap, and
-// close() itself emits "disconnection": every close goes through here, once per client.
-const closing = new WeakSet<IpcClient>();
-/** Clients whose connection is gone (the SDK closes those itself). */
-const lost = new WeakSet<IpcClient>();
+/** The modelled error shape of an SDK RpcError (UnauthorizedError, ServiceError, ...), if any. */
+export function errorShape(err: unknown): string | undefined {
+  return (err as { serviceError?: { _errorCode?: string } })?.serviceError?._errorCode;
+}
 
-async function closeOnce(client: IpcClient): Promise<void> {
-  if (closing.has(client)) return;
-  closing.add(client);
-  await withTimeout(1000, "close", () => client.close()).catch(() => undefined);
+/**
+ * Which nucleus instance serves the socket: the nucleus deletes and re-creates its IPC socket file
+ * when it starts (ipc/IPCEventStreamService.java startup() and close(), Platform
+ * prepareDomainSocketFilepath / cleanupIpcBackingFile), so a new file means a restarted nucleus,
+ * whose in-memory spool started empty.
+ */
+export function nucleusIdentity(socketPath: string): string {
+  try {
+    const s = statSync(socketPath, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.birthtimeNs || s.ctimeNs}`;
+  } catch (err) {
+    return `unknown:${(err as NodeJS.ErrnoException).code ?? "EIO"}`;
+  }
+}
+
+/** Clients whose connection ended (disconnected or closed); the SDK's Client does not say. */
+const ended = new WeakSet<IpcClient>();
+
+/** Whether operations on this client can still succeed. */
+export function isAlive(client: IpcClient): boolean {
+  return !ended.has(client);
+}
+
+export interface ConnectionEvents {
+  /** A client is connected; resolves when set-up is done, throws to have it retried. */
+  onConnected(client: IpcClient, nucleus: string): Promise<void>;
+  /** The connection is gone (a new client will follow). */
+  onDisconnected(): void;
 }
 
 export class IpcConnection {
@@ -55,17 +83,25 @@ export class IpcConnection {
   private closed = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private setUpTimer: NodeJS.Timeout | undefined;
   private generation = 0;
+  private nucleusId: string | undefined;
 
   constructor(
     private readonly log: Logger,
-    private readonly onConnected: (client: IpcClient) => Promise<void>,
+    private readonly socketPath: string,
+    private readonly events: ConnectionEvents,
     private readonly backoff: Backoff,
   ) {}
 
   /** The live client, or undefined while disconnected. */
   get current(): IpcClient | undefined {
     return this.client;
+  }
+
+  /** Identity of the nucleus behind the live client (see nucleusIdentity). */
+  get nucleus(): string | undefined {
+    return this.client === undefined ? undefined : this.nucleusId;
   }
 
   start(): void {
@@ -75,9 +111,13 @@ export class IpcConnection {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.setUpTimer);
     const c = this.client;
     this.client = undefined;
-    if (c) await closeOnce(c);
+    if (c) {
+      ended.add(c);
+      await withTimeout(1000, "close", () => c.close()).catch(() => undefined);
+    }
   }
 
   private async connect(): Promise<void> {
@@ -90,38 +130,47 @@ export class IpcConnection {
       this.log.error("ipc.unavailable", { reason: rpcErrorText(err) });
       return this.retry();
     }
-    // On a lost connection the SDK closes the client itself (and its streams, in order);
-    // closing it here too would race that and free native streams after their connection.
+    let lost = false;
     client.on("disconnection", (ev) => {
-      lost.add(client);
-      if (closing.has(client) || generation !== this.generation || this.closed) return;
+      lost = true;
+      ended.add(client);
+      if (generation !== this.generation || this.closed) return;
       this.client = undefined;
-      this.log.warn("ipc.disconnected", { reason: ev?.reason ? String(ev.reason) : "closed" });
+      clearTimeout(this.setUpTimer);
+      this.log.warn("ipc.disconnected", { reason: ev?.reason ? String(ev.reason.message ?? ev.reason) : "closed" });
+      this.events.onDisconnected();
       this.retry();
     });
     try {
       await withTimeout(10_000, "connect", () => client.connect());
     } catch (err) {
       this.log.warn("ipc.connect_failed", { reason: rpcErrorText(err), attempt: this.attempt + 1 });
-      await closeOnce(client); // no operation exists yet, so this close is safe
+      ended.add(client);
+      await client.close().catch(() => undefined);
       return this.retry();
     }
-    if (this.closed) return void closeOnce(client);
+    if (this.closed || lost) {
+      ended.add(client);
+      if (this.closed) await client.close().catch(() => undefined);
+      return;
+    }
     this.client = client;
+    this.nucleusId = nucleusIdentity(this.socketPath);
     this.attempt = 0;
     this.log.info("ipc.connected", {});
     await this.setUp(client, generation, 0);
   }
 
-  /** Runs onConnected; if it fails while the connection stays up, tries again after a while. */
+  /** Runs the set-up; if it fails while this connection stays up, tries again after a while. */
   private async setUp(client: IpcClient, generation: number, failures: number): Promise<void> {
     try {
-      await this.onConnected(client);
+      await this.events.onConnected(client, this.nucleusId!);
     } catch (err) {
-      if (generation !== this.generation || this.closed || lost.has(client)) return; // the reconnect takes over
+      const live = generation === this.generation && !this.closed && this.client === client && isAlive(client);
+      if (!live) return; // the reconnection takes over with a fresh client
       const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** failures);
       this.log.warn("ipc.setup_failed", { reason: rpcErrorText(err), retry_in_ms: delay });
-      setTimeout(() => void this.setUp(client, generation, failures + 1), delay).unref();
+      this.setUpTimer = setTimeout(() => void this.setUp(client, generation, failures + 1), delay);
     }
   }
 

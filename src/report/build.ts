@@ -1,8 +1,7 @@
 // Snapshot → report (pure). The caller supplies the previous counters and the report id.
 
 import type { ConnectionEntry, PortEntry, Snapshot } from "../collect/snapshot.js";
-import { type CounterMap, countersOf, networkStatsDelta } from "./delta.js";
-import type { CustomMetrics, Metrics, Report } from "./schema.js";
+import type { CustomMetrics, Metrics, NetworkStats, Report } from "./schema.js";
 import { compareStrings, smallestSorted } from "./truncate.js";
 
 export const REPORT_VERSION = "1.0";
@@ -11,10 +10,8 @@ export const DEFAULT_MAX_LIST_ENTRIES = 100;
 export interface BuildOptions {
   reportId: number;
   maxListEntries: number;
-  excludedInterfaces: ReadonlySet<string>;
-  counterBits: 32 | 64;
-  /** Counters of the previous sample; undefined = no baseline, so network_stats is omitted. */
-  previousCounters: CounterMap | undefined;
+  /** The traffic this report carries; undefined (no baseline) leaves network_stats out. */
+  networkStats: Required<NetworkStats> | undefined;
   customMetrics?: CustomMetrics;
 }
 
@@ -26,8 +23,6 @@ export interface Truncation {
 
 export interface BuiltReport {
   report: Report;
-  /** This sample's raw counters: the baseline of the next report. */
-  counters: CounterMap;
   truncations: Truncation[];
 }
 
@@ -60,10 +55,7 @@ export function buildReport(snapshot: Snapshot, opts: BuildOptions): BuiltReport
     const all = snapshot.listeningUdpPorts;
     metrics.listening_udp_ports = { ports: cap("listening_udp_ports", all, comparePorts), total: all.length };
   }
-  const counters = countersOf(snapshot.interfaceCounters ?? []);
-  if (snapshot.interfaceCounters && opts.previousCounters) {
-    metrics.network_stats = networkStatsDelta(opts.previousCounters, counters, opts.excludedInterfaces, opts.counterBits);
-  }
+  if (opts.networkStats) metrics.network_stats = { ...opts.networkStats };
   if (snapshot.establishedConnections) {
     const all = snapshot.establishedConnections;
     metrics.tcp_connections = {
@@ -74,7 +66,7 @@ export function buildReport(snapshot: Snapshot, opts: BuildOptions): BuiltReport
   if (opts.customMetrics && Object.keys(opts.customMetrics).length > 0) {
     report.custom_metrics = capCustomMetrics(opts.customMetrics, opts.maxListEntries, truncations);
   }
-  return { report, counters, truncations };
+  return { report, truncations };
 }
 
 function capCustomMetrics(custom: CustomMetrics, max: number, truncations: Truncation[]): CustomMetrics {

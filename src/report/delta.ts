@@ -1,16 +1,14 @@
 // network_stats are deltas since the previous sample ("Delta Metric, >= 0" in the spec).
 
+import { z } from "zod";
 import type { InterfaceCounters } from "../procfs/net-dev.js";
 import type { NetworkStats } from "./schema.js";
 
 /** Raw counters per interface, as kept between samples. */
-export interface Counters {
-  bi: number;
-  bo: number;
-  pi: number;
-  po: number;
-}
-export type CounterMap = Record<string, Counters>;
+export const CountersSchema = z.object({ bi: z.number().min(0), bo: z.number().min(0), pi: z.number().min(0), po: z.number().min(0) });
+export type Counters = z.infer<typeof CountersSchema>;
+export const CounterMapSchema = z.record(z.string(), CountersSchema);
+export type CounterMap = z.infer<typeof CounterMapSchema>;
 
 export function countersOf(rows: InterfaceCounters[]): CounterMap {
   const out: CounterMap = {};

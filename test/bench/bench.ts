@@ -33,9 +33,7 @@ function collectOnce(root: string): void {
   produceReport(snapshot, {
     reportId: Date.now(),
     maxListEntries: 100,
-    excludedInterfaces: new Set(["lo"]),
-    counterBits: 64,
-    previousCounters: {},
+    networkStats: { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 },
     format: "json",
     shortNames: false,
   });
@@ -116,6 +114,7 @@ export async function benchComponent(lines: string[]): Promise<void> {
   const { spawn } = await import("node:child_process");
   const { statSync } = await import("node:fs");
   const { NucleusDouble } = await import("../nucleus/server.js");
+  const { recipeDefaults } = await import("../nucleus/harness.js");
   const { BUNDLE } = await import("../bundle.js");
   lines.push(`bundle: ${(statSync(BUNDLE).size / 1024).toFixed(0)} KiB of JavaScript (target < 1 MB)`);
   const dir = tempDir("defender-bench-gg-");
@@ -124,7 +123,9 @@ export async function benchComponent(lines: string[]): Promise<void> {
     svcuid: "bench",
     thingName: "bench-thing",
     componentName: "community.greengrass.DeviceDefender",
+    recipeDefaults: recipeDefaults(),
     configuration: { ProcRoot: "/proc" },
+    reportIntervalMs: 0,
   });
   await nucleus.start();
   // Started as the recipe starts it: the same node flags and environment.

@@ -1,10 +1,14 @@
 // Runs the built bundle as the nucleus would: a child process with the IPC variables set,
-// talking to the NucleusDouble over a real Unix socket.
+// talking to the NucleusDouble over a real Unix socket. The double's component configuration
+// starts from the recipe's own DefaultConfiguration (accessControl included), as a deployment of
+// the recipe would.
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { BUNDLE } from "../bundle.js";
-import { tempDir } from "../helpers.js";
+import { ROOT, tempDir } from "../helpers.js";
 import { NucleusDouble, type NucleusOptions } from "./server.js";
 
 export const THING = "test-thing";
@@ -12,9 +16,15 @@ export const COMPONENT = "community.greengrass.DeviceDefender";
 /** Test hook: one configured second lasts this many ms, so 300 s is 1.5 s. */
 export const MS_PER_SECOND = 5;
 
+/** The recipe's DefaultConfiguration, as the nucleus takes it from recipe.yaml. */
+export function recipeDefaults(): Record<string, unknown> {
+  const recipe = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8")) as { ComponentConfiguration: { DefaultConfiguration: Record<string, unknown> } };
+  return recipe.ComponentConfiguration.DefaultConfiguration;
+}
+
 export class ComponentProcess {
   readonly lines: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   constructor(readonly child: ChildProcess) {
     let buf = "";
     child.stderr!.on("data", (d: Buffer) => {
@@ -24,17 +34,28 @@ export class ComponentProcess {
       this.lines.push(...parts);
     });
     child.stdout!.on("data", (d: Buffer) => this.lines.push(...d.toString("utf8").trim().split("\n")));
-    this.exited = new Promise((res) => child.on("exit", (code, signal) => res({ code, signal, at: Date.now() })));
+    this.exited = new Promise((res) => child.on("exit", (code, signal) => res({ code, signal })));
   }
 
-  async waitForLine(re: RegExp, timeoutMs = 8000, from = 0): Promise<string> {
+  /** Waits for a log line; the timeout only bounds a hung test, it asserts nothing about speed. */
+  async waitForLine(re: RegExp, timeoutMs = 30_000, from = 0): Promise<string> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.lines.slice(from).find((l) => re.test(l));
       if (hit) return hit;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        await new Promise((r) => setTimeout(r, 50));
+        const late = this.lines.slice(from).find((l) => re.test(l));
+        if (late) return late;
+        throw new Error(`component exited (${this.child.exitCode ?? this.child.signalCode}) before a line matching ${re}:\n${this.lines.join("\n")}`);
+      }
       if (Date.now() > until) throw new Error(`no log line matching ${re} in:\n${this.lines.join("\n")}`);
       await new Promise((r) => setTimeout(r, 10));
     }
+  }
+
+  count(re: RegExp): number {
+    return this.lines.filter((l) => re.test(l)).length;
   }
 
   async stop(): Promise<void> {
@@ -46,19 +67,29 @@ export class ComponentProcess {
 export interface Setup {
   nucleus: NucleusDouble;
   workDir: string;
+  msPerSecond: number;
   start(extraEnv?: Record<string, string>): ComponentProcess;
   close(): Promise<void>;
 }
 
-export async function setup(configuration: Record<string, unknown>, opts: Partial<NucleusOptions> = {}): Promise<Setup> {
+export interface SetupOptions extends Partial<NucleusOptions> {
+  msPerSecond?: number;
+}
+
+export async function setup(configuration: Record<string, unknown>, opts: SetupOptions = {}): Promise<Setup> {
   const dir = tempDir("defender-e2e-");
   const workDir = join(dir, "work");
+  const msPerSecond = opts.msPerSecond ?? MS_PER_SECOND;
   const nucleus = new NucleusDouble({
     socketPath: join(dir, "ipc.socket"),
     svcuid: "svcuid-secret-token",
     thingName: THING,
     componentName: COMPONENT,
+    recipeDefaults: recipeDefaults(),
     configuration,
+    // The service's 300 s, scaled; the double allows a fifth less for scheduling noise.
+    reportIntervalMs: 300 * msPerSecond * 0.8,
+    validationTimeoutMs: 30_000,
     ...opts,
   });
   await nucleus.start();
@@ -66,8 +97,9 @@ export async function setup(configuration: Record<string, unknown>, opts: Partia
   return {
     nucleus,
     workDir,
+    msPerSecond,
     start(extraEnv = {}) {
-      require("node:fs").mkdirSync(workDir, { recursive: true });
+      mkdirSync(workDir, { recursive: true });
       const child = spawn(process.execPath, [BUNDLE], {
         cwd: workDir,
         env: {
@@ -75,7 +107,7 @@ export async function setup(configuration: Record<string, unknown>, opts: Partia
           AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: nucleus.opts.socketPath,
           SVCUID: nucleus.opts.svcuid,
           AWS_IOT_THING_NAME: THING,
-          DEFENDER_TEST_MS_PER_SECOND: String(MS_PER_SECOND),
+          DEFENDER_TEST_MS_PER_SECOND: String(msPerSecond),
           ...extraEnv,
         },
         stdio: ["ignore", "pipe", "pipe"],

@@ -1,17 +1,31 @@
-// A Greengrass nucleus test double: Greengrass IPC (event-stream RPC over a Unix socket) for the
-// operations the component uses, served to the real aws-iot-device-sdk-v2 client. Framing is done
-// by @smithy/eventstream-codec; the protocol rules (int32 :message-type/:message-flags/:stream-id,
-// ConnectAck flag, service-model-type on every answer, stream response before events) follow the
-// nucleus (aws-greengrass-nucleus IPCEventStreamService, OperationContinuationHandler).
+// A Greengrass nucleus test double: Greengrass IPC (event-stream RPC over a Unix socket) served
+// to the real aws-iot-device-sdk-v2 client, as strict as the nucleus. Each rule cites the
+// nucleus source it comes from (aws-greengrass/aws-greengrass-nucleus, src/main/java/com/aws/
+// greengrass/, and aws-iot-device-sdk-java-v2's event-stream RPC server). The parts:
+//   ./authorization.ts  accessControl policies and resource matching
+//   ./config-store.ts   the configuration, deployments, update events
+//   ./mqtt.ts           the core's MQTT connection: online/offline, spooler, topic rules
+//   ./cloud.ts          the Device Defender service: report checks, throttling, answers
+//
+// Wire rules (ipc/IPCEventStreamService.java with the SDK's RpcServer): every frame carries int32
+// :message-type, :message-flags, :stream-id; a Connect carries {"authToken": SVCUID} and is
+// answered by a ConnectAck with the ConnectionAccepted flag, or without it (and the connection
+// closed) for an unknown token; a stream's response precedes its events; a modelled error is an
+// ApplicationError frame with TerminateStream, ":content-type: application/json",
+// "service-model-type: aws.greengrass#<Shape>" and a body {message, _service, _message,
+// _errorCode} (OperationContinuationHandler.sendModeledError, EventStreamOperationError).
 
 import { EventStreamCodec } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
-import { decodeFirstSync, encode as cborEncode } from "cbor";
 import { EventEmitter } from "node:events";
+import { rmSync } from "node:fs";
 import { type Server, type Socket, createServer } from "node:net";
-import { accepted, checkReport, rejected } from "./cloud.js";
+import { MQTTPROXY, PUBSUB, authorize } from "./authorization.js";
+import { DeviceDefenderService } from "./cloud.js";
+import { ConfigStore, isObj } from "./config-store.js";
+import { CoreMqtt, MqttRequestError, topicMatches, topicProblem } from "./mqtt.js";
 
-const MT_APPLICATION = 0, MT_ERROR = 1, MT_PING = 2, MT_PING_RESPONSE = 3, MT_CONNECT = 4, MT_CONNECT_ACK = 5;
+const MT_APPLICATION = 0, MT_ERROR = 1, MT_PING = 2, MT_PING_RESPONSE = 3, MT_CONNECT = 4, MT_CONNECT_ACK = 5, MT_PROTOCOL_ERROR = 6;
 const FLAG_CONNECTION_ACCEPTED = 1, FLAG_TERMINATE_STREAM = 2;
 
 type Headers = Record<string, { type: string; value: unknown }>;
@@ -30,11 +44,10 @@ export interface LocalPublish {
   at: number;
 }
 
-interface Stream {
-  conn: Socket;
-  id: number;
-  kind: "iotcore" | "config" | "topic";
-  filter: string;
+export interface DeploymentResult {
+  deploymentId: string;
+  status: "SUCCEEDED" | "FAILED_NO_STATE_CHANGE";
+  message?: string;
 }
 
 export interface NucleusOptions {
@@ -42,33 +55,80 @@ export interface NucleusOptions {
   svcuid: string;
   thingName: string;
   componentName: string;
-  configuration: Json;
-  /** Answer reports within this many ms of the previous one with Throttled. */
-  throttleMs?: number;
+  /** The recipe's ComponentConfiguration.DefaultConfiguration (accessControl included). */
+  recipeDefaults: Json;
+  /** A merge applied when the component is deployed, before it starts. */
+  configuration?: Json;
+  /** The nucleus option; off by default, as on a nucleus nobody configured. */
+  interpolateComponentConfiguration?: boolean;
+  /** The service throttles a thing's reports closer than this to its last accepted one (ms). */
+  reportIntervalMs: number;
+  /** The core's MQTT connection at start (default: online). */
+  online?: boolean;
+  /** How long a deployment waits for the component's validity report (CreateDeployment default 30 s). */
+  validationTimeoutMs?: number;
+  maxSpoolBytes?: number;
+}
+
+interface OpenStream {
+  conn: Socket;
+  id: number;
+  operation: string;
+  closed: boolean;
+  onClose?: () => void;
+}
+
+class ConnectionState {
+  authenticated = false;
+  buffer: Buffer = Buffer.alloc(0);
+  readonly streams = new Map<number, OpenStream>();
 }
 
 export class NucleusDouble extends EventEmitter {
+  /** Messages the component handed over with PublishToIoTCore (taken into the spool). */
   readonly publishes: Publish[] = [];
+  /** Messages that reached AWS IoT Core, in order. */
+  readonly cloudMessages: Publish[] = [];
   readonly localPublishes: LocalPublish[] = [];
   readonly operations: string[] = [];
+  /** Refusals, with the text the nucleus logs (AuthorizationHandler). */
+  readonly authorizationFailures: string[] = [];
+  readonly deployments: DeploymentResult[] = [];
   readonly connections = new Set<Socket>();
-  configuration: Json;
-  /** Publish errors to answer with, one per publish, before publishes succeed again. */
-  publishFailures: Array<{ shape: string; message: string }> = [];
+  readonly service: DeviceDefenderService;
+  readonly mqtt: CoreMqtt;
+  readonly config: ConfigStore;
   refuseConnections = false;
+  /** Hold PublishToIoTCore answers (the message is spooled; the component hears nothing yet). */
+  holdPublishResponses = false;
+  private held: Array<() => void> = [];
   private connectCount = 0;
+  private restarts = 0;
+  private deploymentCount = 0;
   private readonly codec = new EventStreamCodec(toUtf8, fromUtf8);
-  private readonly streams: Stream[] = [];
+  private readonly states = new Map<Socket, ConnectionState>();
   private server: Server | undefined;
-  private lastReportAt: number | undefined;
+  private validator: OpenStream | undefined;
+  private pendingValidation: { deploymentId: string; resolve: (r: { status: string; message?: string }) => void } | undefined;
 
   constructor(readonly opts: NucleusOptions) {
     super();
-    this.configuration = structuredClone(opts.configuration);
+    this.service = new DeviceDefenderService(opts.reportIntervalMs);
+    this.mqtt = new CoreMqtt((topic, payload) => this.toCloud(topic, payload), opts.online ?? true, opts.maxSpoolBytes);
+    this.config = new ConfigStore({
+      defaults: opts.recipeDefaults,
+      interpolate: opts.interpolateComponentConfiguration ?? false,
+      variables: { "iot:thingName": opts.thingName },
+    });
+    if (opts.configuration) this.config.replace(this.config.resolve(opts.configuration, []));
   }
 
   get connects(): number {
     return this.connectCount;
+  }
+
+  get nucleusRestarts(): number {
+    return this.restarts;
   }
 
   async start(): Promise<void> {
@@ -82,42 +142,90 @@ export class NucleusDouble extends EventEmitter {
   async stop(): Promise<void> {
     this.dropConnections();
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
+    this.server = undefined;
+    rmSync(this.opts.socketPath, { force: true });
   }
 
-  /** Like a nucleus restart: every client connection is cut. */
+  /**
+   * A nucleus restart: connections cut, the in-memory spool and subscriptions lost, the IPC
+   * socket file deleted and created anew (IPCEventStreamService close() / startup()).
+   */
+  async restart(): Promise<number> {
+    await this.stop();
+    const lost = this.mqtt.restart();
+    this.pendingValidation = undefined;
+    this.restarts++;
+    await this.start();
+    return lost;
+  }
+
+  /** The IPC connections drop (the socket file stays). */
   dropConnections(): void {
     for (const c of this.connections) c.destroy();
     this.connections.clear();
-    this.streams.length = 0;
   }
 
-  /** A deployment's configuration merge: one update event per changed leaf, like the nucleus. */
-  mergeConfiguration(merge: Json): void {
-    const changed: string[][] = [];
-    const walk = (target: Json, src: Json, path: string[]) => {
-      for (const [k, v] of Object.entries(src)) {
-        if (isPlainObject(v) && isPlainObject(target[k])) walk(target[k] as Json, v, [...path, k]);
-        else if (JSON.stringify(target[k]) !== JSON.stringify(v)) {
-          target[k] = structuredClone(v);
-          changed.push([...path, k]);
+  /** The core's MQTT connection goes down or comes back (the spool is then sent in order). */
+  setOnline(online: boolean): void {
+    this.mqtt.setOnline(online);
+  }
+
+  /** Lets held PublishToIoTCore answers go. */
+  releaseHeld(): void {
+    this.holdPublishResponses = false;
+    for (const r of this.held.splice(0)) r();
+  }
+
+  /**
+   * A deployment that changes the component's configuration (KernelConfigResolver, then
+   * DynamicComponentConfigurationValidator when the component subscribed to validations).
+   */
+  async deploy(update: { merge?: Json; reset?: string[] }): Promise<DeploymentResult> {
+    const deploymentId = `deployment-${++this.deploymentCount}`;
+    const next = this.config.resolve(update.merge ?? {}, update.reset ?? []);
+    const proposed = next.toPOJO();
+    const changed = JSON.stringify(proposed) !== JSON.stringify(this.config.snapshot());
+    let result: DeploymentResult = { deploymentId, status: "SUCCEEDED" };
+    if (changed && this.validator && !this.validator.closed) {
+      const answer = await new Promise<{ status: string; message?: string }>((resolve) => {
+        const timer = setTimeout(() => {
+          this.pendingValidation = undefined;
+          resolve({ status: "TIMEOUT" });
+        }, this.opts.validationTimeoutMs ?? 30_000);
+        this.pendingValidation = { deploymentId, resolve: (r) => (clearTimeout(timer), resolve(r)) };
+        this.sendEvent(this.validator!, "aws.greengrass#ValidateConfigurationUpdateEvents", {
+          validateConfigurationUpdateEvent: { configuration: proposed, deploymentId },
+        });
+      });
+      if (answer.status === "REJECTED") {
+        result = {
+          deploymentId,
+          status: "FAILED_NO_STATE_CHANGE",
+          message: `Components reported that their to-be-deployed configuration is invalid { name = ${this.opts.componentName}, message = ${answer.message ?? ""} }`,
+        };
+      } else if (answer.status === "TIMEOUT") {
+        result = { deploymentId, status: "FAILED_NO_STATE_CHANGE", message: "Error while waiting for validation report for one or more components: timed out" };
+      }
+    }
+    if (result.status === "SUCCEEDED" && changed) {
+      const events = this.config.replace(next);
+      for (const state of this.states.values()) {
+        for (const s of state.streams.values()) {
+          if (s.operation !== "SubscribeToConfigurationUpdate" || s.closed) continue;
+          for (const keyPath of events) {
+            this.sendEvent(s, "aws.greengrass#ConfigurationUpdateEvents", { configurationUpdateEvent: { componentName: this.opts.componentName, keyPath } });
+          }
         }
       }
-    };
-    walk(this.configuration, merge, []);
-    for (const s of this.streams.filter((x) => x.kind === "config")) {
-      for (const keyPath of changed) {
-        this.sendEvent(s, "aws.greengrass#ConfigurationUpdateEvents", {
-          configurationUpdateEvent: { componentName: this.opts.componentName, keyPath },
-        });
-      }
     }
+    this.deployments.push(result);
+    this.emit("deployment", result);
+    return result;
   }
 
-  /** Publishes a message to the component's IoT Core subscriptions, as the cloud would. */
+  /** A message from AWS IoT Core to the core's subscriptions. */
   deliverFromCloud(topicName: string, payload: Buffer): void {
-    for (const s of this.streams.filter((x) => x.kind === "iotcore" && topicMatches(x.filter, topicName))) {
-      this.sendEvent(s, "aws.greengrass#IoTCoreMessage", { message: { topicName, payload: payload.toString("base64") } });
-    }
+    this.mqtt.fromCloud(topicName, payload);
   }
 
   async waitFor<T>(what: () => T | undefined | false, timeoutMs = 5000, label = "condition"): Promise<T> {
@@ -130,146 +238,230 @@ export class NucleusDouble extends EventEmitter {
     }
   }
 
+  /** A message leaves the spool: AWS IoT Core takes it; Device Defender answers its reports. */
+  private toCloud(topic: string, payload: Buffer): void {
+    this.cloudMessages.push({ topicName: topic, qos: "1", payload, at: Date.now() });
+    const answer = this.service.receive(topic, payload);
+    this.emit("cloud", topic);
+    if (answer) setImmediate(() => this.mqtt.fromCloud(answer.topic, answer.payload));
+  }
+
   private accept(conn: Socket): void {
+    const state = new ConnectionState();
     this.connections.add(conn);
-    let buf = Buffer.alloc(0);
-    let connected = false;
+    this.states.set(conn, state);
     conn.on("data", (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 4) {
-        const total = buf.readUInt32BE(0);
-        if (buf.length < total) break;
-        const msg = this.codec.decode(buf.subarray(0, total));
-        buf = buf.subarray(total);
-        const type = msg.headers[":message-type"]?.value as number;
-        if (type === MT_CONNECT) {
-          const token = safeJson(msg.body)?.authToken;
-          const ok = !this.refuseConnections && token === this.opts.svcuid && msg.headers[":version"]?.value === "0.1.0";
-          this.write(conn, { ":message-type": int(MT_CONNECT_ACK), ":message-flags": int(ok ? FLAG_CONNECTION_ACCEPTED : 0), ":stream-id": int(0) }, new Uint8Array(0));
-          if (!ok) {
-            conn.end();
-            return;
-          }
-          connected = true;
-          this.connectCount++;
-          this.emit("connect");
-        } else if (type === MT_PING) {
-          this.write(conn, { ":message-type": int(MT_PING_RESPONSE), ":message-flags": int(0), ":stream-id": int(0) }, new Uint8Array(0));
-        } else if (connected && type === MT_APPLICATION) {
-          this.onApplication(conn, msg.headers as Headers, msg.body);
+      state.buffer = state.buffer.length === 0 ? chunk : Buffer.concat([state.buffer, chunk]);
+      while (state.buffer.length >= 4) {
+        const total = state.buffer.readUInt32BE(0);
+        if (state.buffer.length < total) break;
+        const frame = state.buffer.subarray(0, total);
+        state.buffer = state.buffer.subarray(total);
+        let msg;
+        try {
+          msg = this.codec.decode(frame);
+        } catch {
+          return this.protocolError(conn, "undecodable frame");
         }
+        this.onFrame(conn, state, msg.headers as Headers, msg.body);
+        if (conn.destroyed) return;
       }
     });
     conn.on("close", () => {
       this.connections.delete(conn);
-      for (let i = this.streams.length - 1; i >= 0; i--) if (this.streams[i]!.conn === conn) this.streams.splice(i, 1);
+      this.states.delete(conn);
+      for (const s of state.streams.values()) this.endStream(s);
+      state.streams.clear();
     });
     conn.on("error", () => undefined);
   }
 
-  private onApplication(conn: Socket, headers: Headers, body: Uint8Array): void {
-    const id = headers[":stream-id"]!.value as number;
-    const flags = headers[":message-flags"]!.value as number;
+  private protocolError(conn: Socket, reason: string): void {
+    this.write(conn, { ":message-type": int(MT_PROTOCOL_ERROR), ":message-flags": int(0), ":stream-id": int(0) }, json({ message: reason }));
+    conn.destroy();
+  }
+
+  private onFrame(conn: Socket, state: ConnectionState, headers: Headers, body: Uint8Array): void {
+    const type = headers[":message-type"];
+    const flags = headers[":message-flags"];
+    const stream = headers[":stream-id"];
+    if (type?.type !== "integer" || flags?.type !== "integer" || stream?.type !== "integer") {
+      return this.protocolError(conn, "frame without int32 :message-type, :message-flags and :stream-id");
+    }
+    const t = type.value as number;
+    if (t === MT_CONNECT) {
+      // ipcAuthenticationHandler: the payload's authToken must be a component's SVCUID.
+      const token = safeJson(body)?.authToken;
+      const ok = !this.refuseConnections && token === this.opts.svcuid && headers[":version"]?.value === "0.1.0";
+      this.write(conn, { ":message-type": int(MT_CONNECT_ACK), ":message-flags": int(ok ? FLAG_CONNECTION_ACCEPTED : 0), ":stream-id": int(0) }, new Uint8Array(0));
+      if (!ok) {
+        conn.end();
+        return;
+      }
+      state.authenticated = true;
+      this.connectCount++;
+      this.emit("connect");
+      return;
+    }
+    if (t === MT_PING) {
+      this.write(conn, { ":message-type": int(MT_PING_RESPONSE), ":message-flags": int(0), ":stream-id": int(0) }, new Uint8Array(0));
+      return;
+    }
+    if (!state.authenticated) return this.protocolError(conn, "application message before an accepted connection");
+    if (t !== MT_APPLICATION) return;
+    const id = stream.value as number;
     const operation = headers.operation?.value as string | undefined;
+    const existing = state.streams.get(id);
     if (operation === undefined) {
-      if (flags & FLAG_TERMINATE_STREAM) {
-        const i = this.streams.findIndex((s) => s.conn === conn && s.id === id);
-        if (i >= 0) this.streams.splice(i, 1);
+      // A client's TerminateStream (OperationBase.close) ends its stream; nothing is answered.
+      if (existing && ((flags.value as number) & FLAG_TERMINATE_STREAM) !== 0) {
+        state.streams.delete(id);
+        this.endStream(existing);
       }
       return;
     }
     const name = operation.replace("aws.greengrass#", "");
+    const s: OpenStream = { conn, id, operation: name, closed: false };
+    state.streams.set(id, s);
     this.operations.push(name);
-    const req = safeJson(body) ?? {};
-    const respond = (payload: Json, stream = false) =>
-      this.write(conn, answerHeaders(id, MT_APPLICATION, stream ? 0 : FLAG_TERMINATE_STREAM, `aws.greengrass#${name}Response`), json(payload));
-    const fail = (shape: string, message: string) =>
-      this.write(conn, answerHeaders(id, MT_ERROR, FLAG_TERMINATE_STREAM, `aws.greengrass#${shape}`), json({ message, _message: message, _errorCode: shape }));
-    switch (name) {
+    this.handle(s, safeJson(body) ?? {});
+  }
+
+  private endStream(s: OpenStream): void {
+    if (s.closed) return;
+    s.closed = true;
+    s.onClose?.();
+  }
+
+  private respond(s: OpenStream, payload: Json, streaming = false): void {
+    this.write(s.conn, answerHeaders(s.id, MT_APPLICATION, streaming ? 0 : FLAG_TERMINATE_STREAM, `aws.greengrass#${s.operation}Response`), json(payload));
+    if (!streaming) this.forget(s);
+  }
+
+  private fail(s: OpenStream, shape: string, message: string): void {
+    this.write(
+      s.conn,
+      answerHeaders(s.id, MT_ERROR, FLAG_TERMINATE_STREAM, `aws.greengrass#${shape}`),
+      json({ message, _service: "aws.greengrass#GreengrassCoreIPC", _message: message, _errorCode: shape }),
+    );
+    this.forget(s);
+  }
+
+  private forget(s: OpenStream): void {
+    this.states.get(s.conn)?.streams.delete(s.id);
+    this.endStream(s);
+  }
+
+  private sendEvent(s: OpenStream, shape: string, payload: Json): void {
+    if (s.closed) return;
+    this.write(s.conn, answerHeaders(s.id, MT_APPLICATION, 0, shape), json(payload));
+  }
+
+  private authorized(s: OpenStream, destination: string, resource: string): boolean {
+    const d = authorize(this.opts.componentName, this.config.snapshot(), destination, `aws.greengrass#${s.operation}`, resource);
+    if (d.allowed) return true;
+    this.authorizationFailures.push(d.detail!);
+    this.emit("unauthorized", d.detail);
+    // mqttproxy answers a constant text; pubsub the whole message (MqttProxyIPCAgent
+    // UNAUTHORIZED_ERROR, PubSubIPCEventStreamAgent).
+    this.fail(s, "UnauthorizedError", destination === MQTTPROXY ? "Not Authorized" : d.detail!);
+    return false;
+  }
+
+  private handle(s: OpenStream, req: Json): void {
+    switch (s.operation) {
       case "GetConfiguration": {
-        let value: unknown = this.configuration;
-        const keyPath = (req.keyPath as string[]) ?? [];
-        for (const k of keyPath) value = isPlainObject(value) ? (value as Json)[k] : undefined;
-        if (value === undefined) return fail("ResourceNotFoundError", `Key not found: ${keyPath.join("/")}`);
-        // A leaf comes back wrapped in a one-key map, as the nucleus does.
-        if (!isPlainObject(value) && keyPath.length > 0) value = { [keyPath[keyPath.length - 1]!]: value };
-        return respond({ componentName: this.opts.componentName, value });
+        // ConfigStoreIPCEventStreamAgent: only the component's own configuration is served here.
+        const keyPath = Array.isArray(req.keyPath) ? (req.keyPath as string[]) : [];
+        const value = this.config.get(keyPath);
+        if (value === undefined) return this.fail(s, "ResourceNotFoundError", "Key not found");
+        return this.respond(s, { componentName: this.opts.componentName, value });
       }
       case "SubscribeToConfigurationUpdate":
-        this.streams.push({ conn, id, kind: "config", filter: "" });
-        return respond({}, true);
-      case "SubscribeToIoTCore":
-        this.streams.push({ conn, id, kind: "iotcore", filter: req.topicName as string });
-        return respond({}, true);
-      case "SubscribeToTopic":
-        this.streams.push({ conn, id, kind: "topic", filter: req.topic as string });
-        return respond({}, true);
+        return this.respond(s, {}, true);
+      case "SubscribeToValidateConfigurationUpdates": {
+        // One validation listener per component; it goes when its stream closes.
+        this.validator = s;
+        s.onClose = () => {
+          if (this.validator === s) this.validator = undefined;
+        };
+        return this.respond(s, {}, true);
+      }
+      case "SendConfigurationValidityReport": {
+        const report = isObj(req.configurationValidityReport) ? req.configurationValidityReport : {};
+        if (report.deploymentId === undefined) return this.fail(s, "InvalidArgumentsError", "Cannot accept configuration validity report, the deployment ID provided was null");
+        const pending = this.pendingValidation;
+        if (!pending || pending.deploymentId !== report.deploymentId) return this.fail(s, "InvalidArgumentsError", "Validation request either timed out or was never made");
+        this.pendingValidation = undefined;
+        pending.resolve({ status: String(report.status), message: report.message === undefined ? undefined : String(report.message) });
+        return this.respond(s, {});
+      }
       case "UpdateState":
-        return respond({});
+        return this.respond(s, {});
       case "PublishToTopic": {
+        const topic = req.topic;
+        if (typeof topic !== "string") return this.fail(s, "InvalidArgumentsError", "Topic is required");
+        if (!this.authorized(s, PUBSUB, topic)) return;
         const pm = req.publishMessage as Json | undefined;
         const message = (pm?.jsonMessage as Json | undefined)?.message ?? (pm?.binaryMessage as Json | undefined)?.message;
-        this.localPublishes.push({ topic: req.topic as string, message, at: Date.now() });
-        this.emit("localPublish", req.topic);
-        return respond({});
+        this.localPublishes.push({ topic, message, at: Date.now() });
+        this.emit("localPublish", topic);
+        return this.respond(s, {});
       }
       case "PublishToIoTCore": {
-        if (req.payload === undefined) return fail("InvalidArgumentsError", "Payload is required");
-        if (req.qos !== "0" && req.qos !== "1") return fail("InvalidArgumentsError", "QoS must be 0 or 1");
-        const failure = this.publishFailures.shift();
-        if (failure) return fail(failure.shape, failure.message);
-        const publish = { topicName: req.topicName as string, qos: req.qos as string, payload: Buffer.from(req.payload as string, "base64"), at: Date.now() };
+        // PublishToIoTCoreOperationHandler: topic, authorization, payload, QoS, then MqttClient.
+        const topicName = req.topicName;
+        if (typeof topicName !== "string") return this.fail(s, "InvalidArgumentsError", "Topic is required");
+        if (!this.authorized(s, MQTTPROXY, topicName)) return;
+        if (req.payload === undefined) return this.fail(s, "InvalidArgumentsError", "Payload is required");
+        if (req.qos === undefined) return this.fail(s, "InvalidArgumentsError", "QoS is required");
+        if (req.qos !== "0" && req.qos !== "1") return this.fail(s, "InvalidArgumentsError", `Invalid QoS value: ${String(req.qos)}`);
+        const payload = Buffer.from(req.payload as string, "base64");
+        try {
+          this.mqtt.publish(topicName, req.qos === "1" ? 1 : 0, payload);
+        } catch (err) {
+          if (err instanceof MqttRequestError) return this.fail(s, "ServiceError", `Publish to topic ${topicName} failed: ${err.message}`);
+          throw err;
+        }
+        const publish = { topicName, qos: req.qos as string, payload, at: Date.now() };
         this.publishes.push(publish);
-        respond({});
         this.emit("publish", publish);
-        setImmediate(() => this.playCloud(publish));
+        if (this.holdPublishResponses) this.held.push(() => this.respond(s, {}));
+        else this.respond(s, {});
         return;
       }
+      case "SubscribeToIoTCore": {
+        const topicName = req.topicName;
+        if (typeof topicName !== "string") return this.fail(s, "InvalidArgumentsError", "Topic is required");
+        if (!this.authorized(s, MQTTPROXY, topicName)) return;
+        if (req.qos !== "0" && req.qos !== "1") return this.fail(s, "InvalidArgumentsError", req.qos === undefined ? "QoS is required" : `Invalid QoS value: ${String(req.qos)}`);
+        const problem = topicProblem(topicName, false);
+        if (problem) return this.fail(s, "ServiceError", `Subscribe to topic ${topicName} failed with error ${problem}`);
+        // Answered once the MQTT connection is up; messages are forwarded only after the
+        // response went out (SubscribeToIoTCoreOperationHandler, afterHandleRequest).
+        const subscriber = { filter: topicName, deliver: (topic: string, payload: Buffer) => this.sendEvent(s, "aws.greengrass#IoTCoreMessage", { message: { topicName: topic, payload: payload.toString("base64") } }) };
+        s.onClose = () => this.mqtt.subscribers.delete(subscriber);
+        void this.mqtt.whenOnline().then(() => {
+          if (s.closed) return;
+          this.respond(s, {}, true);
+          this.mqtt.subscribers.add(subscriber);
+          this.emit("subscribed", topicName);
+        });
+        return;
+      }
+      case "SubscribeToTopic":
+        return this.respond(s, {}, true);
       default:
-        return fail("UnauthorizedError", `operation ${name} is not served by the test double`);
+        return this.fail(s, "ServiceError", `Operation ${s.operation} is not supported by Greengrass`);
     }
-  }
-
-  /** What the Device Defender service answers on /accepted or /rejected. */
-  private playCloud(p: Publish): void {
-    const m = /^\$aws\/things\/([^/]+)\/defender\/metrics\/(json|cbor)$/.exec(p.topicName);
-    if (!m) return;
-    const format = m[2]!;
-    let doc: unknown;
-    try {
-      doc = format === "json" ? JSON.parse(p.payload.toString("utf8")) : decodeFirstSync(p.payload);
-    } catch {
-      doc = undefined;
-    }
-    const header = (doc as Json | undefined)?.header ?? (doc as Json | undefined)?.hed;
-    const reportId = (header as Json | undefined)?.report_id ?? (header as Json | undefined)?.rid;
-    const problem = checkReport(doc);
-    let answer: Json;
-    let outcome: "accepted" | "rejected";
-    if (problem) {
-      answer = rejected(m[1]!, reportId, "InvalidPayload", "Malformed metrics report");
-      outcome = "rejected";
-    } else if (this.opts.throttleMs !== undefined && this.lastReportAt !== undefined && p.at - this.lastReportAt < this.opts.throttleMs) {
-      answer = rejected(m[1]!, reportId, "Throttled", "Report was throttled");
-      outcome = "rejected";
-    } else {
-      answer = accepted(m[1]!, reportId);
-      outcome = "accepted";
-      this.lastReportAt = p.at;
-    }
-    this.emit("cloudAnswer", { outcome, problem, reportId });
-    const payload = format === "json" ? Buffer.from(JSON.stringify(answer)) : cborEncode(answer);
-    this.deliverFromCloud(`${p.topicName}/${outcome}`, payload);
-  }
-
-  private sendEvent(s: Stream, shape: string, payload: Json): void {
-    this.write(s.conn, answerHeaders(s.id, MT_APPLICATION, 0, shape), json(payload));
   }
 
   private write(conn: Socket, headers: Headers, body: Uint8Array): void {
     if (!conn.destroyed) conn.write(this.codec.encode({ headers: headers as never, body }));
   }
 }
+
+export { topicMatches };
 
 const int = (value: number) => ({ type: "integer", value });
 const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -287,18 +479,4 @@ function safeJson(body: Uint8Array): Json | undefined {
   } catch {
     return undefined;
   }
-}
-
-function isPlainObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === "#") return true;
-    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
 }

@@ -1,0 +1,333 @@
+// The sampling loop shared by component mode and `run`. Every interval it takes one sample, has
+// it judged (Detect sees every sample, whether or not a report goes out), and, when a report may
+// go, builds it from the traffic ledger and hands it to the channel. State is written ahead of
+// each publish, so a process killed mid-publish knows the report may be in the nucleus.
+
+import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
+import { CustomMetricsCollector } from "../custom/collector.js";
+import type { ProducedReport } from "../report/produce.js";
+import { nextReportId } from "../report/build.js";
+import type { WorkDir } from "../store/files.js";
+import { type Logger, errorMessage } from "../util/log.js";
+import { Ledger, type LedgerNote, type Traffic, addTraffic } from "./ledger.js";
+import { type Remembered, type Sample, reportOf, settingsOf, takeSample, trafficSince } from "./sample.js";
+import { type State, baselineFor, initialState, stateFile } from "./state.js";
+import type { JsonFile } from "../store/files.js";
+
+export interface ReportChannel {
+  /** Identity of the nucleus instance taking reports now, or undefined while there is none. */
+  nucleus(): string | undefined;
+  /** Hands a report over; resolves once it is queued, rejects when it was refused. */
+  publish(report: ProducedReport, config: ComponentConfig): Promise<void>;
+  /** A channel with no answers (stdout): a report is settled as soon as it is written. */
+  readonly settlesOnPublish?: boolean;
+}
+
+export interface SampleObserver {
+  /** Judges one sample; `traffic` is the traffic since the previous sample (undefined: none). */
+  observe(sample: Sample, traffic: Traffic | undefined, config: ComponentConfig): void | Promise<void>;
+}
+
+export interface AgentOptions {
+  channel: ReportChannel;
+  observer?: SampleObserver;
+  log: Logger;
+  work: WorkDir;
+  /** Lowest interval honoured, and the least time between two reports. */
+  minIntervalSeconds: (config: ComponentConfig) => number;
+  /** Test hook (bench and end-to-end tests only): how many real ms one configured second lasts. */
+  msPerSecond?: number;
+  /** The state file's name in the work folder (default state.json). */
+  stateFileName?: string;
+}
+
+/** Node's timers overflow above 2^31 − 1 ms (and then fire at once): longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How long a report waits for its answer before the next one may go anyway (seconds). */
+const HOLD_MAX_SECONDS = 7200;
+/** An answer this long after its publish means the report sat in the spool (seconds). */
+const SPOOLED_HINT_SECONDS = 30;
+
+export class Agent {
+  private config: ComponentConfig = DEFAULT_CONFIG;
+  private readonly file: JsonFile<State>;
+  private state: State;
+  private readonly ledger: Ledger;
+  private timer: NodeJS.Timeout | undefined;
+  private nextAtMono = 0;
+  private lastTickMono: number | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private started = false;
+  private notBefore = 0;
+  private readonly ms: number;
+  private readonly remembered: Remembered = new Map();
+  private readonly said = new Map<string, string>();
+  readonly custom: CustomMetricsCollector;
+  readonly counts = { samples: 0, published: 0, refused: 0 };
+
+  constructor(private readonly opts: AgentOptions) {
+    this.ms = opts.msPerSecond ?? 1000;
+    this.custom = new CustomMetricsCollector(opts.log);
+    this.file = stateFile(opts.work, opts.stateFileName);
+    this.state = this.file.load() ?? initialState();
+    this.ledger = new Ledger(this.state.ledger);
+    // Answers to what was outstanding when the last run ended may have come while nobody listened.
+    this.ledger.markGaps();
+    if (this.state.cpu) this.custom.previousCpu = this.state.cpu;
+  }
+
+  get currentConfig(): ComponentConfig {
+    return this.config;
+  }
+
+  get currentState(): State {
+    return this.state;
+  }
+
+  get totals() {
+    return this.state.ledger.totals;
+  }
+
+  /** Effective interval in seconds: the configured one, raised to the floor. */
+  intervalSeconds(config: ComponentConfig = this.config): number {
+    return Math.max(config.SampleIntervalSeconds, this.opts.minIntervalSeconds(config));
+  }
+
+  /** Starts sampling: now, or one interval after the last sample of a run that just ended. */
+  start(config: ComponentConfig): void {
+    this.config = config;
+    this.started = true;
+    this.custom.configure(config.CustomMetrics);
+    const now = Date.now();
+    const interval = this.intervalSeconds() * this.ms;
+    for (const key of ["lastSampleAt", "lastPublishAt"] as const) {
+      const t = this.state[key];
+      if (t !== undefined && t > now) {
+        // The clock stepped back since: wait as if that happened now, never the whole step.
+        this.opts.log.warn("clock.stepped_back", { key, saved: new Date(t).toISOString(), now: new Date(now).toISOString() });
+        this.state[key] = now;
+      }
+    }
+    const last = this.state.lastSampleAt;
+    const wait = last === undefined ? 0 : Math.max(0, Math.min(interval, last + interval - now));
+    if (wait > 0) this.opts.log.info("schedule.wait", { reason: "recent sample before restart", wait_s: Math.ceil(wait / this.ms) });
+    this.schedule(performance.now() + wait);
+  }
+
+  /** Applies a new configuration live: the next sample follows the new interval. */
+  setConfig(config: ComponentConfig): void {
+    const before = this.intervalSeconds();
+    this.config = config;
+    this.custom.configure(config.CustomMetrics);
+    const after = this.intervalSeconds();
+    if (after !== before && this.timer !== undefined && this.lastTickMono !== undefined) {
+      this.schedule(Math.max(performance.now(), this.lastTickMono + after * this.ms));
+    }
+  }
+
+  /** Takes one sample now (also what each scheduled tick does). */
+  async tick(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.runOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** The nucleus instance behind a (new) connection: reports an older instance held are lost. */
+  connected(nucleus: string): void {
+    const notes = this.ledger.nucleusIs(nucleus);
+    this.logNotes(notes);
+    this.persist();
+  }
+
+  /** The connection is gone: answers to what is outstanding may be missed from now on. */
+  disconnected(): void {
+    this.ledger.markGaps();
+    this.persist();
+  }
+
+  /** The service's answer to a report (matched by report id). */
+  answer(reportId: number, accepted: boolean, code?: string): void {
+    const now = Date.now();
+    const sentAt = this.ledger.outstanding.find((o) => o.reportId === reportId)?.sentAt;
+    this.logNotes(this.ledger.answer(reportId, accepted));
+    const floor = this.opts.minIntervalSeconds(this.config) * this.ms;
+    // A throttled report, or one that sat in the spool and reached the service only now: the
+    // next report waits a full floor from now, so it is not throttled in turn.
+    if (code === "Throttled" || (sentAt !== undefined && now - sentAt > SPOOLED_HINT_SECONDS * this.ms)) {
+      this.notBefore = Math.max(this.notBefore, now + floor);
+    }
+    this.persist();
+  }
+
+  /** Stops sampling; waits (bounded by the caller) for a tick in progress, then saves. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+    this.persist();
+  }
+
+  private schedule(atMono: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.nextAtMono = atMono;
+    const wait = Math.max(0, atMono - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (performance.now() < this.nextAtMono - 1) return this.schedule(this.nextAtMono); // a chained long wait
+      this.lastTickMono = performance.now();
+      void this.tick().finally(() => {
+        if (this.timer === undefined) this.schedule(this.lastTickMono! + this.intervalSeconds() * this.ms);
+      });
+    }, Math.min(wait, MAX_TIMER_MS));
+  }
+
+  private async runOnce(): Promise<void> {
+    const { log } = this.opts;
+    const config = this.config;
+    const settings = settingsOf(config);
+    const now = Date.now();
+    let sample: Sample;
+    try {
+      sample = takeSample(settings, log, now, this.custom, this.remembered);
+    } catch (err) {
+      log.error("sample.failed", { reason: errorMessage(err) });
+      return;
+    }
+    this.counts.samples++;
+    const s = this.state;
+    this.rebaseOnReboot(sample, config);
+    const sinceSample = trafficSince(baselineFor(s.sampleCounters, s.bootId, sample.bootId), sample, config.ExcludedInterfaces);
+    try {
+      await this.opts.observer?.observe(sample, sinceSample, config);
+    } catch (err) {
+      log.error("detect.failed", { reason: errorMessage(err) });
+    }
+    s.bootId = sample.bootId ?? s.bootId;
+    if (sample.counters) s.sampleCounters = sample.counters;
+    s.lastSampleAt = now;
+    if (this.custom.previousCpu) s.cpu = this.custom.previousCpu;
+    if (!config.PublishMetrics) {
+      // Nothing goes to the service: when reports start again, they start from now.
+      if (sample.counters) s.reportCounters = sample.counters;
+    } else {
+      await this.report(sample, config, now);
+    }
+    this.persist();
+  }
+
+  /**
+   * A reboot restarted the kernel's counters. The traffic between the last report and the last
+   * sample before the reboot is still owed: it goes to carry; both baselines restart at zero.
+   */
+  private rebaseOnReboot(sample: Sample, config: ComponentConfig): void {
+    const s = this.state;
+    if (s.bootId === undefined || sample.bootId === undefined || s.bootId === sample.bootId) return;
+    if (s.reportCounters && s.sampleCounters) {
+      const owed = trafficSince(s.reportCounters, { ...sample, counters: s.sampleCounters }, config.ExcludedInterfaces);
+      if (owed) this.ledger.state.carry = addTraffic(this.ledger.state.carry, owed);
+    }
+    if (s.reportCounters) s.reportCounters = {};
+    if (s.sampleCounters) s.sampleCounters = {};
+    s.bootId = sample.bootId;
+  }
+
+  /** Whether a report may go now, and why not. */
+  private blockedBecause(now: number, config: ComponentConfig): string | undefined {
+    if (this.opts.channel.nucleus() === undefined) return "not connected to the Greengrass nucleus";
+    const floor = this.opts.minIntervalSeconds(config) * this.ms;
+    if (this.state.lastPublishAt !== undefined && now - this.state.lastPublishAt < floor * 0.98) return "less than the minimum interval since the last report";
+    if (now < this.notBefore) return "the service needs a full interval after its last answer";
+    const awaited = this.ledger.awaiting(now, HOLD_MAX_SECONDS * this.ms);
+    if (awaited) return `waiting for the service's answer to report ${awaited.reportId}`;
+    return undefined;
+  }
+
+  private async report(sample: Sample, config: ComponentConfig, now: number): Promise<void> {
+    const { log, channel } = this.opts;
+    const s = this.state;
+    const blocked = this.blockedBecause(now, config);
+    if (blocked !== undefined) {
+      if (this.once("report.blocked", blocked)) log.warn("report.not_delivered", { reason: blocked, carried_to_next: "yes" });
+      return;
+    }
+    this.said.delete("report.blocked");
+    const fresh = trafficSince(baselineFor(s.reportCounters, s.bootId, sample.bootId), sample, config.ExcludedInterfaces);
+    const carry = this.ledger.carry;
+    const hasCarry = carry.bytes_in + carry.bytes_out + carry.packets_in + carry.packets_out > 0;
+    // Without a baseline there is no network_stats (a since-boot total would be a spike), unless
+    // earlier reports' traffic is owed.
+    const traffic = fresh ? addTraffic(fresh, carry) : hasCarry && sample.counters ? carry : undefined;
+    const reportId = nextReportId(s.reportId, now);
+    let produced: ProducedReport;
+    try {
+      produced = reportOf(sample, settingsOf(config), reportId, traffic, log);
+    } catch (err) {
+      log.error("report.invalid", { report_id: reportId, reason: errorMessage(err) });
+      return;
+    }
+    // Written ahead: if the process dies during the publish, the next run knows this report
+    // may be in the nucleus, and waits a full interval after it.
+    this.logNotes(this.ledger.sent({ reportId, traffic, sentAt: now, nucleus: channel.nucleus()! }));
+    if (sample.counters) s.reportCounters = sample.counters;
+    s.reportId = reportId;
+    s.lastPublishAt = now;
+    this.persist();
+    try {
+      await channel.publish(produced, config);
+      this.counts.published++;
+      if (channel.settlesOnPublish) this.logNotes(this.ledger.answer(reportId, true));
+    } catch (err) {
+      this.ledger.refused(reportId);
+      this.counts.refused++;
+      log.warn("report.not_delivered", { report_id: reportId, reason: errorMessage(err), carried_to_next: "yes", refused_total: this.counts.refused });
+    }
+  }
+
+  private logNotes(notes: LedgerNote[]): void {
+    const { log } = this.opts;
+    const t = this.state.ledger.totals;
+    for (const n of notes) {
+      const traffic = "traffic" in n && n.traffic ? JSON.stringify(n.traffic) : "carried" in n && n.carried ? JSON.stringify(n.carried) : undefined;
+      switch (n.kind) {
+        case "accepted":
+        case "duplicate_answer":
+          break;
+        case "rejected":
+          if (n.carried) log.info("report.traffic_carried", { report_id: n.reportId, reason: "rejected", traffic });
+          break;
+        case "late_rejection":
+          log.warn("report.traffic_carried", { report_id: n.reportId, reason: "rejected after it was presumed accepted", traffic });
+          break;
+        case "presumed_lost":
+          log.warn("report.presumed_lost", { report_id: n.reportId, reason: n.reason, traffic, presumed_lost_total: t.presumedLost });
+          break;
+        case "unconfirmed":
+          log.warn("report.unconfirmed", { report_id: n.reportId, reason: n.reason, traffic, counted_as: "accepted", unconfirmed_total: t.unconfirmed });
+          break;
+        case "double_counted":
+          log.error("report.double_counted", { report_id: n.reportId, reason: "accepted after its traffic was sent again", traffic, double_counted_total: t.doubleCounted });
+          break;
+        case "unknown_report":
+          log.debug("report.answer_unknown", { report_id: n.reportId });
+          break;
+      }
+    }
+  }
+
+  private once(key: string, value: string): boolean {
+    if (this.said.get(key) === value) return false;
+    this.said.set(key, value);
+    return true;
+  }
+
+  private persist(): void {
+    if (!this.started && this.state.reportId === 0) return;
+    this.state.ledger = this.ledger.state;
+    this.file.save(this.state);
+  }
+}

@@ -1,0 +1,125 @@
+// The component's configuration from the nucleus: read once at set-up and again after update
+// events (one read in flight at a time; events during a read cause one more read), and checked
+// before a deployment applies it (SubscribeToValidateConfigurationUpdates →
+// SendConfigurationValidityReport), so a deployment with a bad value fails and rolls back with
+// the key, value and rule in its status message (deployment/DynamicComponentConfigurationValidator).
+
+import { type ComponentConfig, applyConfiguration } from "../config/schema.js";
+import { lintProfile } from "../detect/lint.js";
+import { type Logger } from "../util/log.js";
+import { MQTTPROXY, PUBSUB, isGranted, missingGrant } from "./access-control.js";
+import { type IpcClient, rpcErrorText, withTimeout } from "./ipc.js";
+import { reportTopic, responseTopics, violationIoTTopic } from "./topics.js";
+
+const OPERATION_TIMEOUT_MS = 10_000;
+const UPDATE_DEBOUNCE_MS = 100;
+
+/** Why a configuration document cannot be used, one sentence per problem; empty when it can. */
+export function configurationProblems(doc: unknown, current: ComponentConfig, thingName: string): string[] {
+  const { config, problems } = applyConfiguration(doc, current);
+  const out = problems.map((p) => `${p.key}=${shortJson(p.value)}: ${p.rule}`);
+  if (problems.length > 0) return out;
+  for (const profile of config.SecurityProfiles) {
+    const { findings } = lintProfile(profile, { minStatisticalDatapoints: config.StatisticalMinDatapoints, intervalSeconds: config.SampleIntervalSeconds });
+    for (const f of findings) if (f.level === "ERROR") out.push(`SecurityProfiles: ${f.where}: ${f.message}`);
+  }
+  const acl = (doc as Record<string, unknown>)?.accessControl;
+  const need = (service: string, operation: string, resource: string, key: string) => {
+    if (!isGranted(acl, service, operation, resource)) out.push(`${key}: ${missingGrant(service, operation, resource)}`);
+  };
+  if (config.PublishMetrics) {
+    need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", reportTopic(thingName, config.Format), "Format");
+    for (const t of responseTopics(thingName, config.Format)) need(MQTTPROXY, "aws.greengrass#SubscribeToIoTCore", t, "Format");
+  }
+  need(PUBSUB, "aws.greengrass#PublishToTopic", config.ViolationTopic, "ViolationTopic");
+  if (config.ViolationIoTTopic !== "") need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", violationIoTTopic(config.ViolationIoTTopic, thingName), "ViolationIoTTopic");
+  return out;
+}
+
+function shortJson(v: unknown): string {
+  const s = typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined");
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+export interface ConfigSourceOptions {
+  log: Logger;
+  thingName: string;
+  /** The configuration in force (the last good one). */
+  current: () => ComponentConfig;
+  /** A document read from the nucleus. */
+  apply: (doc: unknown) => void;
+}
+
+export class ConfigSource {
+  private reading: Promise<void> | undefined;
+  private again = false;
+  private debounce: NodeJS.Timeout | undefined;
+  private subscribed = new WeakSet<IpcClient>();
+
+  constructor(private readonly opts: ConfigSourceOptions) {}
+
+  /** Subscribes (once per client) to updates and validations, then reads the configuration. */
+  async attach(client: IpcClient): Promise<void> {
+    if (!this.subscribed.has(client)) {
+      const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
+      updates.on("message", () => {
+        // One deployment sends one event per changed leaf: read once they have arrived.
+        clearTimeout(this.debounce);
+        this.debounce = setTimeout(() => void this.read(client).catch((err) => this.opts.log.error("config.read_failed", { reason: rpcErrorText(err) })), UPDATE_DEBOUNCE_MS);
+      });
+      const validations = client.subscribeToValidateConfigurationUpdates({});
+      validations.on("message", (ev) => void this.validate(client, ev.validateConfigurationUpdateEvent));
+      try {
+        await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
+        await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToValidateConfigurationUpdates", () => validations.activate());
+      } catch (err) {
+        // Close whatever was opened, so a retry on this client does not leave a second stream.
+        await Promise.allSettled([updates.close(), validations.close()]);
+        throw err;
+      }
+      this.subscribed.add(client);
+    }
+    await this.read(client);
+  }
+
+  /** One read at a time; a request during a read causes exactly one more read after it. */
+  read(client: IpcClient): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      try {
+        do {
+          this.again = false;
+          const res = await withTimeout(OPERATION_TIMEOUT_MS, "GetConfiguration", (c) => client.getConfiguration({ keyPath: [] }, { cancelController: c }));
+          this.opts.apply(res.value ?? {});
+        } while (this.again);
+      } finally {
+        this.reading = undefined;
+      }
+    })();
+    return this.reading;
+  }
+
+  /** Answers a proposed configuration before the deployment applies it. */
+  private async validate(client: IpcClient, event: { configuration?: unknown; deploymentId?: string } | undefined): Promise<void> {
+    const deploymentId = event?.deploymentId;
+    if (deploymentId === undefined) return;
+    const problems = configurationProblems(event!.configuration ?? {}, this.opts.current(), this.opts.thingName);
+    const status = problems.length === 0 ? "ACCEPTED" : "REJECTED";
+    const message = problems.length === 0 ? "configuration accepted" : problems.join("; ").slice(0, 2000);
+    if (status === "REJECTED") this.opts.log.error("config.deployment_rejected", { deployment: deploymentId, reason: message });
+    else this.opts.log.info("config.deployment_validated", { deployment: deploymentId });
+    try {
+      await withTimeout(OPERATION_TIMEOUT_MS, "SendConfigurationValidityReport", (c) =>
+        client.sendConfigurationValidityReport(
+          { configurationValidityReport: { status: status as never, deploymentId, message } },
+          { cancelController: c },
+        ),
+      );
+    } catch (err) {
+      this.opts.log.error("config.validity_report_failed", { deployment: deploymentId, reason: rpcErrorText(err) });
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// The service's answers to this thing's reports, on <report topic>/accepted and /rejected.
+// Exactly one stream per topic at any time: the streams of the current format on the current
+// client, replaced (old ones closed first) when the format or the client changes. The nucleus
+// answers SubscribeToIoTCore only once the core's MQTT connection is up
+// (builtin/services/mqttproxy/MqttProxyIPCAgent.java, MqttClient.subscribe), so activation is not
+// timed out: it ends when it succeeds, fails, or its client goes away. A duplicate stream would
+// deliver every answer twice (each stream is its own subscriber), so none is ever left open.
+
+import { decodeFirstSync } from "cbor";
+import type { StreamingOperation } from "aws-iot-device-sdk-v2/dist/eventstream_rpc";
+import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
+import type { Logger } from "../util/log.js";
+import { MQTTPROXY, missingGrant } from "./access-control.js";
+import { type IpcClient, errorShape, isAlive, rpcErrorText } from "./ipc.js";
+import { responseTopics } from "./topics.js";
+
+export interface Answer {
+  reportId: number;
+  accepted: boolean;
+  code?: string;
+  message?: string;
+}
+
+type Stream = StreamingOperation<unknown, unknown, unknown, model.IoTCoreMessage>;
+
+interface Subscribed {
+  client: IpcClient;
+  format: string;
+  streams: Stream[];
+  failed: boolean;
+}
+
+const SEEN_KEPT = 512;
+
+export class ReportAnswers {
+  private current: Subscribed | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly seen = new Set<string>();
+  readonly counts = { accepted: 0, rejected: 0 };
+
+  constructor(
+    private readonly thingName: string,
+    private readonly log: Logger,
+    private readonly onAnswer: (a: Answer) => void,
+  ) {}
+
+  /** Makes the answer streams those of `format` on `client` (a no-op when they already are). */
+  use(client: IpcClient, format: string): Promise<void> {
+    this.queue = this.queue.then(() => this.switchTo(client, format)).catch(() => undefined);
+    return this.queue;
+  }
+
+  /** The client went away, and its streams with it. */
+  forget(client: IpcClient): void {
+    if (this.current?.client === client) this.current = undefined;
+  }
+
+  /** Closes the streams (shutdown). */
+  async close(): Promise<void> {
+    const c = this.current;
+    this.current = undefined;
+    if (c) await Promise.allSettled(c.streams.map((s) => s.close()));
+  }
+
+  private async switchTo(client: IpcClient, format: string): Promise<void> {
+    const cur = this.current;
+    if (cur && cur.client === client && cur.format === format && !cur.failed) return;
+    this.current = undefined;
+    if (cur && cur.client === client) await Promise.allSettled(cur.streams.map((s) => s.close()));
+    if (!isAlive(client)) return;
+    const next: Subscribed = { client, format, streams: [], failed: false };
+    this.current = next;
+    const topics = responseTopics(this.thingName, format);
+    const outcomes = [true, false] as const;
+    for (const [i, topicName] of topics.entries()) {
+      const op = client.subscribeToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE }) as unknown as Stream;
+      op.on("message", (ev) => this.received(format, outcomes[i]!, ev.message?.payload as Buffer | undefined));
+      op.on("streamError", (err) => this.log.warn("ipc.stream_error", { topic: topicName, reason: rpcErrorText(err) }));
+      next.streams.push(op);
+    }
+    const results = await Promise.allSettled(next.streams.map((s) => s.activate()));
+    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ topic: topics[i]!, err: r.reason }] : []));
+    if (failures.length === 0) {
+      this.log.info("report.answers_subscribed", { format });
+      return;
+    }
+    next.failed = true;
+    await Promise.allSettled(next.streams.map((s) => s.close()));
+    if (this.current === next) this.current = undefined;
+    if (!isAlive(client)) return; // the reconnection subscribes again
+    for (const f of failures) {
+      const unauthorized = errorShape(f.err) === "UnauthorizedError";
+      this.log.error("report.answers_unavailable", {
+        topic: f.topic,
+        reason: rpcErrorText(f.err),
+        fix: unauthorized ? missingGrant(MQTTPROXY, "aws.greengrass#SubscribeToIoTCore", f.topic) : undefined,
+      });
+    }
+    throw new Error(`SubscribeToIoTCore failed for ${failures.map((f) => f.topic).join(", ")}`);
+  }
+
+  private received(format: string, accepted: boolean, payload: Buffer | undefined): void {
+    let doc: Record<string, unknown> = {};
+    try {
+      if (payload) doc = format === "cbor" ? decodeFirstSync(payload) : JSON.parse(payload.toString("utf8"));
+    } catch {
+      this.log.warn("report.response_unreadable", { outcome: accepted ? "accepted" : "rejected", bytes: payload?.length ?? 0 });
+      return;
+    }
+    const reportId = Number(doc.reportId);
+    const details = (doc.statusDetails ?? {}) as Record<string, unknown>;
+    const code = accepted ? undefined : String(details.ErrorCode ?? "unknown");
+    const message = accepted ? undefined : String(details.ErrorMessage ?? "");
+    // The same answer twice (an MQTT redelivery at QoS 1) is counted once.
+    const key = `${reportId}|${accepted}|${code ?? ""}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    if (this.seen.size > SEEN_KEPT) this.seen.delete(this.seen.values().next().value!);
+    if (accepted) {
+      this.counts.accepted++;
+      this.log.info("report.accepted", { report_id: String(doc.reportId ?? ""), accepted_total: this.counts.accepted });
+    } else {
+      this.counts.rejected++;
+      this.log.warn("report.rejected", { report_id: String(doc.reportId ?? ""), code, message, rejected_total: this.counts.rejected });
+    }
+    if (Number.isSafeInteger(reportId) && reportId > 0) this.onAnswer({ reportId, accepted, code, message });
+  }
+}

@@ -4,7 +4,14 @@
 // AWS chain (AWS_REGION, AWS_PROFILE, ...). S3 artifacts are immutable once the component version
 // exists (Greengrass records their digests), so a changed build needs a new version.
 
-import { CreateComponentVersionCommand, GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
+import {
+  CreateComponentVersionCommand,
+  GreengrassV2Client,
+  ListComponentVersionsCommand,
+  type ListComponentVersionsCommandOutput,
+  ListComponentsCommand,
+  type ListComponentsCommandOutput,
+} from "@aws-sdk/client-greengrassv2";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -22,8 +29,35 @@ export interface PublishOptions {
   print: (line: string) => void;
 }
 
+/**
+ * Whether this account already has the component version. Its artifacts' digests were recorded
+ * when it was created, so uploading over them would break every later deployment of it.
+ */
+export async function versionExists(greengrass: GreengrassV2Client, version: string): Promise<boolean> {
+  let nextToken: string | undefined;
+  let arn: string | undefined;
+  do {
+    const page: ListComponentsCommandOutput = await greengrass.send(new ListComponentsCommand({ scope: "PRIVATE", nextToken }));
+    arn = page.components?.find((c) => c.componentName === COMPONENT_NAME)?.arn;
+    nextToken = page.nextToken;
+  } while (arn === undefined && nextToken);
+  if (arn === undefined) return false;
+  nextToken = undefined;
+  do {
+    const page: ListComponentVersionsCommandOutput = await greengrass.send(new ListComponentVersionsCommand({ arn, nextToken }));
+    if (page.componentVersions?.some((v) => v.componentVersion === version)) return true;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return false;
+}
+
 export async function publishComponent(o: PublishOptions): Promise<void> {
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.bucket)) throw new Error(`--bucket "${o.bucket}" is not a valid S3 bucket name`);
+  if (!o.dryRun && (await versionExists(o.greengrass, o.version))) {
+    throw new Error(
+      `${COMPONENT_NAME} ${o.version} already exists: Greengrass recorded its artifacts' digests, so they must not be replaced. Set a new version in package.json and recipe.yaml, build, and publish that.`,
+    );
+  }
   const artifactDir = join(root, "artifacts", COMPONENT_NAME, o.version);
   const uploads = ARTIFACT_FILES.map((file) => ({
     Bucket: o.bucket,

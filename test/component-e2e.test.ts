@@ -9,30 +9,12 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { decodeFirstSync } from "cbor";
-import { toLongNames } from "../src/report/names.js";
 import { ReportSchema } from "../src/report/schema.js";
 import { copyFixture } from "./helpers.js";
-import { type Setup, type SetupOptions, THING, setup } from "./nucleus/harness.js";
-import type { Publish } from "./nucleus/server.js";
+import { type Setup, type SetupOptions, THING, report, setDev, setup } from "./nucleus/harness.js";
 
 const JSON_TOPIC = `$aws/things/${THING}/defender/metrics/json`;
 const CBOR_TOPIC = `$aws/things/${THING}/defender/metrics/cbor`;
-
-export function setDev(root: string, eth0: [number, number, number, number]) {
-  const [rb, rp, tb, tp] = eth0;
-  writeFileSync(
-    join(root, "net/dev"),
-    "Inter-|   Receive                                                |  Transmit\n" +
-      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n" +
-      "    lo: 5 5 0 0 0 0 0 0 5 5 0 0 0 0 0 0\n" +
-      `  eth0: ${rb} ${rp} 0 0 0 0 0 0 ${tb} ${tp} 0 0 0 0 0 0\n`,
-  );
-}
-
-export function report(p: Publish) {
-  const doc = p.topicName.endsWith("/cbor") ? decodeFirstSync(p.payload) : JSON.parse(p.payload.toString("utf8"));
-  return ReportSchema.parse(toLongNames(doc));
-}
 
 const setups: Setup[] = [];
 async function start(config: Record<string, unknown>, opts: SetupOptions = {}) {

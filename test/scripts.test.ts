@@ -61,12 +61,27 @@ const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEM
 const region = "eu-west-1";
 
 describe("publish", () => {
-  it("uploads every artifact, then creates the component version from the recipe with s3:// URIs", async () => {
-    const rec = recorder((req) =>
-      req.path.includes("createComponentVersion")
-        ? { json: { arn: `arn:aws:greengrass:${region}:123456789012:components:${COMPONENT_NAME}:versions:${VERSION}`, componentName: COMPONENT_NAME, componentVersion: VERSION, creationTimestamp: 1700000000, status: { componentState: "REQUESTED" } } }
-        : { headers: { etag: '"abc"' } },
+  const componentArn = `arn:aws:greengrass:${region}:123456789012:components:${COMPONENT_NAME}`;
+  /** The service, with the component at these versions already. */
+  const service = (existing: string[]) => (req: Sent) => {
+    if (req.method === "GET" && req.path === "/greengrass/v2/components") return { json: { components: [{ componentName: "other", arn: "arn:other" }, { componentName: COMPONENT_NAME, arn: componentArn, latestVersion: {} }] } };
+    if (req.method === "GET" && req.path.endsWith("/versions")) return { json: { componentVersions: existing.map((v) => ({ componentName: COMPONENT_NAME, componentVersion: v, arn: `${componentArn}:versions:${v}` })) } };
+    if (req.path.includes("createComponentVersion")) return { json: { arn: `${componentArn}:versions:${VERSION}`, componentName: COMPONENT_NAME, componentVersion: VERSION, creationTimestamp: 1700000000, status: { componentState: "REQUESTED" } } };
+    return { headers: { etag: '"abc"' } };
+  };
+
+  it("never replaces the artifacts of a version that exists: it refuses before uploading anything", async () => {
+    const rec = recorder(service(["0.9.0", VERSION]));
+    await assert.rejects(
+      publishComponent({ bucket: "my-gg-artifacts", version: VERSION, dryRun: false, ...clients(rec), print: () => undefined }),
+      new RegExp(`${COMPONENT_NAME.replaceAll(".", "\\.")} ${VERSION.replaceAll(".", "\\.")} already exists: Greengrass recorded its artifacts' digests`),
     );
+    assert.deepEqual(rec.sent.filter((r) => r.method !== "GET"), [], "no upload, no create");
+    assert.equal(decodeURIComponent(rec.sent.at(-1)!.path), `/greengrass/v2/components/${componentArn}/versions`);
+  });
+
+  it("uploads every artifact, then creates the component version from the recipe with s3:// URIs", async () => {
+    const rec = recorder(service(["0.9.0"]));
     const printed: string[] = [];
     await publishComponent({
       bucket: "my-gg-artifacts",
@@ -75,6 +90,7 @@ describe("publish", () => {
       ...clients(rec),
       print: (l) => printed.push(l),
     });
+    assert.deepEqual(rec.sent.slice(0, 2).map((r) => r.method), ["GET", "GET"], "the versions are checked first");
     const puts = rec.sent.filter((r) => r.method === "PUT");
     assert.deepEqual(puts.map((p) => p.path), ARTIFACT_FILES.map((f) => `/${COMPONENT_NAME}/${VERSION}/${f}`));
     for (const [i, f] of ARTIFACT_FILES.entries()) {

@@ -109,6 +109,7 @@ export class Agent {
         this.state[key] = now;
       }
     }
+    this.opts.log.info("agent.started", { interval_s: this.intervalSeconds(), publish_metrics: config.PublishMetrics });
     const last = this.state.lastSampleAt;
     const wait = last === undefined ? 0 : Math.max(0, Math.min(interval, last + interval - now));
     if (wait > 0) this.opts.log.info("schedule.wait", { reason: "recent sample before restart", wait_s: Math.ceil(wait / this.ms) });

@@ -12,13 +12,23 @@ const numeric = z.union(
   { error: "must be a number or a numeric string" },
 );
 
+/** A number (or numeric string) in [min, max], whole when `whole`; one message naming the range. */
+function numberIn(min: number, max: number, opts: { whole?: boolean; minExclusive?: boolean } = {}) {
+  const range = `${opts.minExclusive ? `above ${min}` : `at least ${min}`} and at most ${max}`;
+  const message = opts.whole ? `must be a whole number ${range}` : `must be a number ${range}`;
+  return numeric.pipe(
+    z.number().refine((n) => Number.isFinite(n) && (opts.whole ? Number.isInteger(n) : true) && (opts.minExclusive ? n > min : n >= min) && n <= max, { error: message }),
+  );
+}
+
 const booleanish = z.union(
   [z.boolean(), z.enum(["true", "false", "TRUE", "FALSE", "True", "False"]).transform((v) => v.toLowerCase() === "true")],
   { error: "must be true or false" },
 );
 
 export const CONFIG_KEYS = {
-  SampleIntervalSeconds: numeric.pipe(z.number().positive("must be positive").finite()).default(300),
+  /** Up to one day: Node's timers overflow above 2^31 ms, and a longer gap is no monitoring. */
+  SampleIntervalSeconds: numberIn(0, 86_400, { minExclusive: true }).default(300),
   Format: z
     .string()
     .transform((s) => s.toLowerCase())
@@ -32,7 +42,7 @@ export const CONFIG_KEYS = {
       { error: "must be a list of interface names or a comma-separated string" },
     )
     .default(["lo"]),
-  MaxListEntries: numeric.pipe(z.int("must be a whole number").min(1).max(10_000)).default(DEFAULT_MAX_LIST_ENTRIES),
+  MaxListEntries: numberIn(1, 10_000, { whole: true }).default(DEFAULT_MAX_LIST_ENTRIES),
   /** Metric name → definition; see src/custom/definitions.ts. Empty: no custom_metrics. */
   CustomMetrics: CustomMetricsConfig.default({}),
   /** false: reports are only judged on the device, nothing goes to the Device Defender topics. */
@@ -46,11 +56,12 @@ export const CONFIG_KEYS = {
   /** IoT Core topic for violation events ("{thing}" is the thing name); empty: not sent. */
   ViolationIoTTopic: z.string().default(""),
   /** Earlier datapoints a statistical threshold needs before it is judged. */
-  StatisticalMinDatapoints: numeric.pipe(z.int("must be a whole number").min(1).max(100_000)).default(30),
+  StatisticalMinDatapoints: numberIn(1, 100_000, { whole: true }).default(30),
   /** How long the local history keeps datapoints. */
-  HistoryDays: numeric.pipe(z.number().positive().max(90)).default(14),
+  HistoryDays: numberIn(0, 90, { minExclusive: true }).default(14),
   /** Size cap of the local history file. */
-  HistoryMaxBytes: numeric.pipe(z.int().min(10_000)).default(5_000_000),
+  /** Bounded by what the component's 64 MB heap can hold of it (see the benchmark). */
+  HistoryMaxBytes: numberIn(10_000, 20_000_000, { whole: true }).default(5_000_000),
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;

@@ -40,16 +40,24 @@ export function grantsFor(accessControl: unknown, service: string, operation: st
   return out;
 }
 
-const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/]/g;
+const REGEX_SPECIAL = /[.*+?^${}()|[\]\\]/g;
 
-/** A policy resource as a regular expression over requested resources. */
+const NEVER = /$^/;
+
+/**
+ * A policy resource as a regular expression over requested resources. A resource the nucleus
+ * refuses to load (an escape other than ${*} ${?} ${$}, or a bare "?") matches nothing.
+ */
 export function resourcePattern(resource: string, mqttStyle: boolean): RegExp {
   let out = "";
   for (let i = 0; i < resource.length; i++) {
     const c = resource[i]!;
-    if (c === "$" && resource[i + 1] === "{" && resource[i + 3] === "}" && "*?$".includes(resource[i + 2]!)) {
+    if (c === "$" && resource[i + 1] === "{") {
+      if (resource[i + 3] !== "}" || !"*?$".includes(resource[i + 2] ?? "")) return NEVER;
       out += resource[i + 2]!.replace(REGEX_SPECIAL, "\\$&");
       i += 3;
+    } else if (c === "?") {
+      return NEVER;
     } else if (c === "*") {
       out += ".*";
     } else if (mqttStyle && c === "+" && (i === 0 || resource[i - 1] === "/") && (i === resource.length - 1 || resource[i + 1] === "/")) {

@@ -14,7 +14,7 @@ import { effectiveProfiles } from "../detect/profiles.js";
 import { WorkDir } from "../store/files.js";
 import { type Logger, createLogger } from "../util/log.js";
 import { ConfigSource, configurationProblems } from "./config-source.js";
-import { IpcConnection, rpcErrorText, withTimeout } from "./ipc.js";
+import { IpcConnection, call, rpcErrorText } from "./ipc.js";
 import { ReportAnswers } from "./report-answers.js";
 import { reportTopic } from "./topics.js";
 import { ViolationOutbox } from "./violation-outbox.js";
@@ -43,7 +43,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
       if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
       const topicName = reportTopic(thingName, cfg.Format);
       try {
-        await withTimeout(OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
+        await call(client, OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
           client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload: report.payload }, { cancelController: c }),
         );
       } catch (err) {
@@ -62,8 +62,8 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     observer: {
       observe(sample, traffic, cfg) {
         const events = detector.observe(datapointOfSample(sample, traffic));
+        outbox.add(events, cfg); // durable first, then said
         for (const e of events) logViolation(log, e);
-        outbox.add(events, cfg);
         if (events.length > 0 || outbox.pending > 0) deliverViolations();
       },
     },
@@ -80,6 +80,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const grantProblems = new Set<string>();
   const configSource = new ConfigSource({
     log,
+    work,
     thingName,
     current: () => config,
     apply(doc) {
@@ -122,6 +123,12 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   );
 
   log.info("component.starting", { thing: thingName, version: COMPONENT_VERSION, transport: IPC_TRANSPORT });
+  const cached = configSource.cached();
+  if (cached !== undefined) {
+    // Sampling and Detect go on even if the nucleus cannot be reached; its configuration follows.
+    log.info("config.cached", { reason: "the configuration of the last run, until the nucleus answers" });
+    configSource.opts.apply(cached);
+  }
   connection.start();
 
   const signal = await new Promise<string>((resolve) => {

@@ -4,11 +4,13 @@
 // SendConfigurationValidityReport), so a deployment with a bad value fails and rolls back with
 // the key, value and rule in its status message (deployment/DynamicComponentConfigurationValidator).
 
+import { z } from "zod";
 import { type ComponentConfig, applyConfiguration } from "../config/schema.js";
+import type { JsonFile, WorkDir } from "../store/files.js";
 import { lintProfile } from "../detect/lint.js";
 import { type Logger } from "../util/log.js";
 import { MQTTPROXY, PUBSUB, isGranted, missingGrant } from "./access-control.js";
-import { type IpcClient, rpcErrorText, withTimeout } from "./ipc.js";
+import { type IpcClient, call, rpcErrorText } from "./ipc.js";
 import { reportTopic, responseTopics, violationIoTTopic } from "./topics.js";
 
 const OPERATION_TIMEOUT_MS = 10_000;
@@ -41,8 +43,16 @@ function shortJson(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/**
+ * The last configuration read from the nucleus, kept in the work folder: a restart while the
+ * nucleus cannot be reached starts sampling and judging with it instead of waiting.
+ */
+const CachedSchema = z.object({ kind: z.literal("community.greengrass.DeviceDefender/config"), document: z.unknown() });
+export const CONFIG_CACHE_FILE = "config.json";
+
 export interface ConfigSourceOptions {
   log: Logger;
+  work: WorkDir;
   thingName: string;
   /** The configuration in force (the last good one). */
   current: () => ComponentConfig;
@@ -55,8 +65,19 @@ export class ConfigSource {
   private again = false;
   private debounce: NodeJS.Timeout | undefined;
   private subscribed = new WeakSet<IpcClient>();
+  private readonly cache: JsonFile<z.infer<typeof CachedSchema>>;
+  private cachedText: string | undefined;
 
-  constructor(private readonly opts: ConfigSourceOptions) {}
+  constructor(readonly opts: ConfigSourceOptions) {
+    this.cache = opts.work.json(CONFIG_CACHE_FILE, CachedSchema);
+  }
+
+  /** The configuration the last run read, if any. */
+  cached(): unknown | undefined {
+    const c = this.cache.load();
+    this.cachedText = c === undefined ? undefined : JSON.stringify(c.document);
+    return c?.document;
+  }
 
   /** Subscribes (once per client) to updates and validations, then reads the configuration. */
   async attach(client: IpcClient): Promise<void> {
@@ -70,8 +91,8 @@ export class ConfigSource {
       const validations = client.subscribeToValidateConfigurationUpdates({});
       validations.on("message", (ev) => void this.validate(client, ev.validateConfigurationUpdateEvent));
       try {
-        await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
-        await withTimeout(OPERATION_TIMEOUT_MS, "SubscribeToValidateConfigurationUpdates", () => validations.activate());
+        await call(client, OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
+        await call(client, OPERATION_TIMEOUT_MS, "SubscribeToValidateConfigurationUpdates", () => validations.activate());
       } catch (err) {
         // Close whatever was opened, so a retry on this client does not leave a second stream.
         await Promise.allSettled([updates.close(), validations.close()]);
@@ -92,8 +113,11 @@ export class ConfigSource {
       try {
         do {
           this.again = false;
-          const res = await withTimeout(OPERATION_TIMEOUT_MS, "GetConfiguration", (c) => client.getConfiguration({ keyPath: [] }, { cancelController: c }));
-          this.opts.apply(res.value ?? {});
+          const res = await call(client, OPERATION_TIMEOUT_MS, "GetConfiguration", (c) => client.getConfiguration({ keyPath: [] }, { cancelController: c }));
+          const doc = res.value ?? {};
+          this.opts.apply(doc);
+          const text = JSON.stringify(doc);
+          if (text !== this.cachedText && this.cache.save({ kind: "community.greengrass.DeviceDefender/config", document: doc })) this.cachedText = text;
         } while (this.again);
       } finally {
         this.reading = undefined;
@@ -112,7 +136,7 @@ export class ConfigSource {
     if (status === "REJECTED") this.opts.log.error("config.deployment_rejected", { deployment: deploymentId, reason: message });
     else this.opts.log.info("config.deployment_validated", { deployment: deploymentId });
     try {
-      await withTimeout(OPERATION_TIMEOUT_MS, "SendConfigurationValidityReport", (c) =>
+      await call(client, OPERATION_TIMEOUT_MS, "SendConfigurationValidityReport", (c) =>
         client.sendConfigurationValidityReport(
           { configurationValidityReport: { status: status as never, deploymentId, message } },
           { cancelController: c },

@@ -65,10 +65,40 @@ export function nucleusIdentity(socketPath: string): string {
 
 /** Clients whose connection ended (disconnected or closed); the SDK's Client does not say. */
 const ended = new WeakSet<IpcClient>();
+const endings = new WeakMap<IpcClient, { promise: Promise<never>; reject: (e: Error) => void }>();
 
 /** Whether operations on this client can still succeed. */
 export function isAlive(client: IpcClient): boolean {
   return !ended.has(client);
+}
+
+function markEnded(client: IpcClient): void {
+  if (ended.has(client)) return;
+  ended.add(client);
+  endings.get(client)?.reject(new Error("the IPC connection closed"));
+}
+
+/**
+ * Rejects when the client's connection ends. The SDK never settles an operation whose
+ * connection closed before its answer came (it waits for a message that cannot arrive), so every
+ * wait on an operation is raced with this.
+ */
+export function whenEnded(client: IpcClient): Promise<never> {
+  let e = endings.get(client);
+  if (e === undefined) {
+    let reject!: (err: Error) => void;
+    const promise = new Promise<never>((_, rej) => (reject = rej));
+    promise.catch(() => undefined);
+    e = { promise, reject };
+    endings.set(client, e);
+    if (ended.has(client)) reject(new Error("the IPC connection closed"));
+  }
+  return e.promise;
+}
+
+/** A request-response operation on `client`, bounded by a timeout and by the connection's end. */
+export function call<T>(client: IpcClient, ms: number, what: string, op: (c: CancelController) => Promise<T>): Promise<T> {
+  return withTimeout(ms, what, (c) => Promise.race([op(c), whenEnded(client)]));
 }
 
 export interface ConnectionEvents {
@@ -115,7 +145,7 @@ export class IpcConnection {
     const c = this.client;
     this.client = undefined;
     if (c) {
-      ended.add(c);
+      markEnded(c);
       await withTimeout(1000, "close", () => c.close()).catch(() => undefined);
     }
   }
@@ -133,7 +163,7 @@ export class IpcConnection {
     let lost = false;
     client.on("disconnection", (ev) => {
       lost = true;
-      ended.add(client);
+      markEnded(client);
       if (generation !== this.generation || this.closed) return;
       this.client = undefined;
       clearTimeout(this.setUpTimer);
@@ -145,12 +175,12 @@ export class IpcConnection {
       await withTimeout(10_000, "connect", () => client.connect());
     } catch (err) {
       this.log.warn("ipc.connect_failed", { reason: rpcErrorText(err), attempt: this.attempt + 1 });
-      ended.add(client);
+      markEnded(client);
       await client.close().catch(() => undefined);
       return this.retry();
     }
     if (this.closed || lost) {
-      ended.add(client);
+      markEnded(client);
       if (this.closed) await client.close().catch(() => undefined);
       return;
     }

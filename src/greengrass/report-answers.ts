@@ -11,7 +11,7 @@ import type { StreamingOperation } from "aws-iot-device-sdk-v2/dist/eventstream_
 import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
 import type { Logger } from "../util/log.js";
 import { MQTTPROXY, missingGrant } from "./access-control.js";
-import { type IpcClient, errorShape, isAlive, rpcErrorText } from "./ipc.js";
+import { type IpcClient, errorShape, isAlive, rpcErrorText, whenEnded } from "./ipc.js";
 import { responseTopics } from "./topics.js";
 
 export interface Answer {
@@ -78,7 +78,9 @@ export class ReportAnswers {
       op.on("streamError", (err) => this.log.warn("ipc.stream_error", { topic: topicName, reason: rpcErrorText(err) }));
       next.streams.push(op);
     }
-    const results = await Promise.allSettled(next.streams.map((s) => s.activate()));
+    // Answered when the core's MQTT connection is up, however long that takes; over when the
+    // IPC connection ends (the SDK would otherwise wait forever).
+    const results = await Promise.allSettled(next.streams.map((s) => Promise.race([s.activate(), whenEnded(client)])));
     const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ topic: topics[i]!, err: r.reason }] : []));
     if (failures.length === 0) {
       this.log.info("report.answers_subscribed", { format });

@@ -13,7 +13,7 @@ import type { ViolationEvent } from "../detect/evaluate.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
 import type { Logger } from "../util/log.js";
 import { MQTTPROXY, PUBSUB, missingGrant } from "./access-control.js";
-import { type IpcClient, errorShape, isAlive, rpcErrorText, withTimeout } from "./ipc.js";
+import { type IpcClient, call, errorShape, isAlive, rpcErrorText } from "./ipc.js";
 import { violationIoTTopic } from "./topics.js";
 
 const OPERATION_TIMEOUT_MS = 10_000;
@@ -101,7 +101,7 @@ export class ViolationOutbox {
     for (const entry of [...this.entries]) {
       if (!isAlive(client)) break;
       if (!entry.local && !localBlocked) {
-        const ok = await this.attempt("PublishToTopic", PUBSUB, config.ViolationTopic, entry, (c) =>
+        const ok = await this.attempt(client, "PublishToTopic", PUBSUB, config.ViolationTopic, entry, (c) =>
           client.publishToTopic({ topic: config.ViolationTopic, publishMessage: { jsonMessage: { message: entry.event } } }, { cancelController: c }),
         );
         if (ok) {
@@ -112,7 +112,7 @@ export class ViolationOutbox {
       if (!entry.iot) {
         if (iotTopic === undefined) entry.iot = true;
         else if (!iotBlocked) {
-          const ok = await this.attempt("PublishToIoTCore", MQTTPROXY, iotTopic, entry, (c) =>
+          const ok = await this.attempt(client, "PublishToIoTCore", MQTTPROXY, iotTopic, entry, (c) =>
             client.publishToIoTCore({ topicName: iotTopic, qos: model.QOS.AT_LEAST_ONCE, payload: JSON.stringify(entry.event) }, { cancelController: c }),
           );
           if (ok) {
@@ -127,9 +127,9 @@ export class ViolationOutbox {
     }
   }
 
-  private async attempt(operation: string, service: string, topic: string, entry: Entry, op: (c: CancelController) => Promise<unknown>): Promise<boolean> {
+  private async attempt(client: IpcClient, operation: string, service: string, topic: string, entry: Entry, op: (c: CancelController) => Promise<unknown>): Promise<boolean> {
     try {
-      await withTimeout(OPERATION_TIMEOUT_MS, operation, op);
+      await call(client, OPERATION_TIMEOUT_MS, operation, op);
       if (this.failing.delete(`${operation}|${topic}`)) this.log.info("violation.delivery_recovered", { operation, topic });
       return true;
     } catch (err) {

@@ -4,12 +4,15 @@
 // the recipe would.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { decodeFirstSync } from "cbor";
+import { toLongNames } from "../../src/report/names.js";
+import { ReportSchema } from "../../src/report/schema.js";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { BUNDLE } from "../bundle.js";
 import { ROOT, tempDir } from "../helpers.js";
-import { NucleusDouble, type NucleusOptions } from "./server.js";
+import { NucleusDouble, type NucleusOptions, type Publish } from "./server.js";
 
 export const THING = "test-thing";
 export const COMPONENT = "community.greengrass.DeviceDefender";
@@ -122,3 +125,22 @@ export async function setup(configuration: Record<string, unknown>, opts: SetupO
     },
   };
 }
+
+/** Writes a net/dev with lo and eth0 (rx bytes, rx packets, tx bytes, tx packets). */
+export function setDev(root: string, eth0: [number, number, number, number]) {
+  const [rb, rp, tb, tp] = eth0;
+  writeFileSync(
+    join(root, "net/dev"),
+    "Inter-|   Receive                                                |  Transmit\n" +
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n" +
+      "    lo: 5 5 0 0 0 0 0 0 5 5 0 0 0 0 0 0\n" +
+      `  eth0: ${rb} ${rp} 0 0 0 0 0 0 ${tb} ${tp} 0 0 0 0 0 0\n`,
+  );
+}
+
+/** A published report, parsed and validated (long names). */
+export function report(p: Publish) {
+  const doc = p.topicName.endsWith("/cbor") ? decodeFirstSync(p.payload) : JSON.parse(p.payload.toString("utf8"));
+  return ReportSchema.parse(toLongNames(doc));
+}
+

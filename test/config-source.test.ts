@@ -1,0 +1,45 @@
+// The configuration source's rules that need no nucleus: one read in flight (a request during a
+// read causes exactly one more), and the checks a proposed configuration must pass.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DEFAULT_CONFIG } from "../src/config/schema.js";
+import { ConfigSource, configurationProblems } from "../src/greengrass/config-source.js";
+import type { IpcClient } from "../src/greengrass/ipc.js";
+import { WorkDir } from "../src/store/files.js";
+import { recordingLogger, tempDir } from "./helpers.js";
+import { recipeDefaults } from "./nucleus/harness.js";
+
+describe("configuration source", () => {
+  it("reads once at a time: requests during a read make one more read, not one each", async () => {
+    const answers: Array<(v: unknown) => void> = [];
+    const client = { getConfiguration: () => new Promise((res) => answers.push((value) => res({ value }))) } as unknown as IpcClient;
+    const applied: unknown[] = [];
+    const source = new ConfigSource({ log: recordingLogger(), work: new WorkDir(tempDir(), recordingLogger()), thingName: "t", current: () => DEFAULT_CONFIG, apply: (d) => applied.push(d) });
+    const first = source.read(client);
+    void source.read(client);
+    void source.read(client);
+    assert.equal(answers.length, 1, "one read in flight");
+    answers[0]!({ n: 1 });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(answers.length, 2, "exactly one more read for the requests made meanwhile");
+    answers[1]!({ n: 2 });
+    await first;
+    assert.deepEqual(applied, [{ n: 1 }, { n: 2 }]);
+  });
+
+  it("a proposed configuration names each bad key, value and rule, and each topic its grants do not cover", () => {
+    const defaults = recipeDefaults();
+    assert.deepEqual(configurationProblems(defaults, DEFAULT_CONFIG, "gw-1"), [], "the recipe's defaults pass");
+    assert.deepEqual(configurationProblems({ ...defaults, Format: "xml", MaxListEntries: "0" }, DEFAULT_CONFIG, "gw-1"), [
+      "Format=xml: must be json or cbor",
+      "MaxListEntries=0: must be a whole number at least 1 and at most 10000",
+    ]);
+    const problems = configurationProblems({ ...defaults, ViolationIoTTopic: "alerts/{thing}" }, DEFAULT_CONFIG, "gw-1");
+    assert.deepEqual(problems, ['ViolationIoTTopic: accessControl.aws.greengrass.ipc.mqttproxy needs a policy with operation aws.greengrass#PublishToIoTCore and a resource matching "alerts/gw-1"']);
+    const noGrants = configurationProblems({ ...defaults, accessControl: undefined }, DEFAULT_CONFIG, "gw-1");
+    assert.equal(noGrants.length, 4, "the report topic, its two answer topics and the violation topic are each named");
+    const badProfile = configurationProblems({ ...defaults, SecurityProfiles: [{ securityProfileName: "P", behaviors: [{ name: "B", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 1 } } }] }] }, DEFAULT_CONFIG, "gw-1");
+    assert.match(badProfile[0]!, /^SecurityProfiles: profile P behavior B: criteria\.comparisonOperator: less-than does not apply/);
+  });
+});

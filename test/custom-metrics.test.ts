@@ -3,10 +3,17 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { CustomMetricsCollector } from "../src/custom/collector.js";
+import { CollectContext, type CollectorMemory, newMemory } from "../src/collect/context.js";
+import { cpuBusyPercent } from "../src/collect/collectors/cpu-usage.js";
+import { CustomMetricsReader } from "../src/custom/custom-metrics.js";
 import { CustomMetricsConfig } from "../src/custom/definitions.js";
+import { socketInode } from "../src/procfs/fd-link.js";
+import { parseFileNr } from "../src/procfs/file-nr.js";
 import { ProcFS } from "../src/procfs/fs.js";
-import { cpuBusyPercent, parseFileNr, parseLoadavg1m, parseMeminfo, parseStatCpu, parseUptime, socketInode } from "../src/procfs/system.js";
+import { parseLoadavg1m } from "../src/procfs/loadavg.js";
+import { parseMeminfo } from "../src/procfs/meminfo.js";
+import { parseStatCpu } from "../src/procfs/stat.js";
+import { parseUptime } from "../src/procfs/uptime.js";
 import { ReportSchema } from "../src/report/schema.js";
 import { BUNDLE } from "./bundle.js";
 import { copyFixture, procFixture, recordingLogger, tempDir } from "./helpers.js";
@@ -14,14 +21,32 @@ import { copyFixture, procFixture, recordingLogger, tempDir } from "./helpers.js
 const root = procFixture("custom");
 const file = (name: string) => join(root, "files", name);
 
+/** A reader of `defs` over a proc root, keeping collector memory between its samples. */
 function collector(defs: unknown) {
   const log = recordingLogger();
-  const c = new CustomMetricsCollector(log);
-  c.configure(CustomMetricsConfig.parse(defs));
+  const reader = new CustomMetricsReader(log);
+  reader.configure(CustomMetricsConfig.parse(defs));
+  const memory: CollectorMemory = newMemory();
+  const c = { collect: (fs: ProcFS, excluded: Set<string>) => reader.collect(new CollectContext(fs, excluded, memory, { extraRoots: [], procRoot: fs.root })) };
   return { c, log };
 }
 
-describe("system proc files", () => {
+const real = (rel: string) => readFileSync(join(procFixture("real-x86_64"), rel), "utf8");
+
+describe("system proc files, one parser each, on real kernel output", () => {
+  it("stat, meminfo, loadavg, uptime and file-nr as this machine's kernel wrote them", () => {
+    const cpu = parseStatCpu(real("stat"))!;
+    assert.ok(cpu.total > 0 && cpu.idle > 0 && cpu.idle <= cpu.total, JSON.stringify(cpu));
+    const mem = parseMeminfo(real("meminfo"));
+    assert.ok(mem.get("MemTotal")! > 0 && mem.get("MemAvailable")! <= mem.get("MemTotal")!);
+    assert.equal(mem.get("MemTotal")! % 1024, 0, "kB values are converted to bytes");
+    assert.ok(mem.has("HugePages_Total"), "values without a unit are read too");
+    assert.equal(parseLoadavg1m(real("loadavg")), Number(real("loadavg").split(" ")[0]));
+    assert.equal(parseUptime(real("uptime")), Number(real("uptime").split(" ")[0]));
+    const [allocated, unused] = real("sys/fs/file-nr").trim().split(/\s+/).map(Number);
+    assert.equal(parseFileNr(real("sys/fs/file-nr")), allocated! - unused!);
+  });
+
   it("parses the aggregate cpu line and computes busy percent from deltas", () => {
     const a = parseStatCpu("cpu  1000 50 300 8000 200 10 40 0 0 0\ncpu0 1 2 3 4 5 6 7 8\n")!;
     assert.deepEqual(a, { total: 9600, idle: 8000, iowait: 200 });
@@ -154,10 +179,11 @@ describe("the CustomMetrics key", () => {
       [{ [`m${"x".repeat(128)}`]: { type: "number", source: "cpu_usage" } }, /1-128 characters/],
       [{ cmd: { type: "number", source: "command", command: "cat /etc/shadow" } }, /command/],
       [{ cpu: { type: "string-list", source: "cpu_usage" } }, /cpu_usage produces a number, not a string-list/],
-      [{ disk: { type: "number", source: "disk_used_percent" } }, /needs the path/],
+      [{ disk: { type: "number", source: "disk_used_percent" } }, /disk_used_percent needs a path/],
       [{ f: { type: "number", source: "file", path: "relative/file" } }, /absolute path/],
-      [{ f: { type: "number", source: "file", path: "/x", regex: "(" } }, /not a valid regular expression/],
-      [{ f: { type: "string-list", source: "file", path: "/x", scale: 2 } }, /only numbers can be scaled/],
+      [{ f: { type: "number", source: "file", path: "/x", regex: "(" } }, /not a valid RE2 regular expression/],
+      [{ f: { type: "number", source: "file", path: "/x", regex: "(a)\\1" } }, /not a valid RE2 regular expression/],
+      [{ f: { type: "string-list", source: "file", path: "/x", scale: 2 } }, /only numbers from a file can be scaled/],
     ];
     for (const [doc, why] of bad) {
       const r = CustomMetricsConfig.safeParse(doc);

@@ -4,9 +4,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DEFAULT_PROFILE } from "../src/detect/default-profile.js";
-import { type Datapoint, datapointOf } from "../src/detect/datapoint.js";
+import { type Datapoint, datapointOfReport } from "../src/detect/datapoint.js";
+
+const datapointOf = (r: Report) => datapointOfReport(r, r.header.report_id);
 import { type AlarmStates, Baselines, type ViolationEvent, evaluate, percentile } from "../src/detect/evaluate.js";
-import { type Behavior, type MetricValue, SecurityProfileSchema } from "../src/detect/profile.js";
+import { type Behavior, type MetricValue, SecurityProfileSchema } from "../src/detect/profile-schema.js";
 import { toShortNames } from "../src/report/names.js";
 import type { Report } from "../src/report/schema.js";
 import { BUNDLE } from "./bundle.js";

@@ -1,6 +1,9 @@
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { CollectContext, newMemory } from "../src/collect/context.js";
+import { type Snapshot, takeSnapshot } from "../src/collect/snapshot.js";
+import { ProcFS } from "../src/procfs/fs.js";
 import type { Logger } from "../src/util/log.js";
 
 export const ROOT = resolve(__dirname, "..");
@@ -28,4 +31,9 @@ export function recordingLogger(): RecordingLogger {
     lines.push(`${level} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(" ")}`.trim());
   };
   return { lines, debug: at("DEBUG"), info: at("INFO"), warn: at("WARN"), error: at("ERROR") };
+}
+
+/** The standard collectors' snapshot of a fixture proc root (little-endian, lo excluded). */
+export function snapshotOf(root: string, byteOrder: "LE" | "BE" = "LE"): Snapshot {
+  return takeSnapshot(new CollectContext(new ProcFS(root, byteOrder), new Set(["lo"]), newMemory()));
 }

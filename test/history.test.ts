@@ -3,11 +3,11 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { datapointOf } from "../src/detect/datapoint.js";
+import { datapointOfReport } from "../src/detect/datapoint.js";
 import { Detector, HISTORY_FILE } from "../src/detect/detector.js";
 import { WorkDir } from "../src/store/files.js";
 import { History } from "../src/detect/history.js";
-import { SecurityProfileSchema } from "../src/detect/profile.js";
+import { SecurityProfileSchema } from "../src/detect/profile-schema.js";
 import type { Report } from "../src/report/schema.js";
 import { BUNDLE } from "./bundle.js";
 import { recordingLogger, tempDir } from "./helpers.js";
@@ -76,7 +76,7 @@ describe("violations and explore", () => {
     report(1, 9000, ["10.0.0.1", "198.51.100.9"]),
     report(2, 9500, ["10.0.0.1"]),
     report(3, 800, ["10.0.0.2"]),
-  ].flatMap((r) => detector.observe(datapointOf(r)));
+  ].flatMap((r) => detector.observe(datapointOfReport(r, r.header.report_id)));
   const cli = (args: string[]) => spawnSync(process.execPath, [BUNDLE, ...args, "--work-dir", dir], { encoding: "utf8" });
 
   it("the history holds only the metrics the profiles use or retain", () => {
@@ -86,7 +86,7 @@ describe("violations and explore", () => {
   });
 
   it("violations prints the active alarms and the recent events", () => {
-    detector.observe(datapointOf(report(4, 7000, ["10.0.0.2"])));
+    detector.observe(datapointOfReport(report(4, 7000, ["10.0.0.2"]), report(4, 7000, []).header.report_id));
     const r = cli(["violations"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Active violations: 1\n {2}Egress\/BytesOut \(aws:all-bytes-out\) since 2026-11-20T10:20:00\.000Z, last \{"count":7000\}/);

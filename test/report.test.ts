@@ -4,17 +4,15 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { decodeFirstSync } from "cbor";
 import fc from "fast-check";
-import { collectSnapshot } from "../src/collect/collect.js";
 import type { Snapshot } from "../src/collect/snapshot.js";
-import { ProcFS } from "../src/procfs/fs.js";
-import { type BuildOptions, buildReport, nextReportId } from "../src/report/build.js";
+import { type BuildOptions, buildReport, produceReport } from "../src/report/build.js";
+import { nextReportId } from "../src/report/report-id.js";
 import { type CounterMap, counterDelta, countersOf, networkStatsDelta } from "../src/report/delta.js";
 import { DEFAULT_REPORT_SETTINGS, type Sample, reportOf, trafficSince } from "../src/agent/sample.js";
 import { MAX_REPORT_BYTES, encodeReport } from "../src/report/encode.js";
 import { SHORT_NAMES, toLongNames, toShortNames } from "../src/report/names.js";
-import { produceReport } from "../src/report/produce.js";
 import { ReportSchema } from "../src/report/schema.js";
-import { FIXTURES, procFixture } from "./helpers.js";
+import { FIXTURES, procFixture, snapshotOf } from "./helpers.js";
 
 const base: BuildOptions = {
   reportId: 1_700_000_000_000,
@@ -36,7 +34,7 @@ describe("fixture proc roots → expected reports", () => {
   for (const name of ["real-x86_64", "tricky", "no-ipv6"]) {
     it(name, () => {
       const expected = JSON.parse(readFileSync(join(FIXTURES, "proc", `${name}.expected.json`), "utf8"));
-      const snapshot = collectSnapshot(new ProcFS(procFixture(name), "LE"));
+      const snapshot = snapshotOf(procFixture(name));
       const { report } = buildReport(snapshot, base);
       assert.deepEqual(report.metrics, expected.metrics);
       assert.deepEqual(snapshot.skippedLines, expected.skippedLines);
@@ -77,17 +75,13 @@ describe("network_stats deltas", () => {
     );
   });
   it("the first sample has no baseline and omits network_stats; the next carries deltas", () => {
-    const snap = (eth0: number): Snapshot => ({
-      takenAt: 0,
-      skippedLines: {},
-      interfaceCounters: [
+    const sample = (eth0: number): Sample => {
+      const counters = countersOf([
         { name: "eth0", rxBytes: eth0, rxPackets: 10, txBytes: eth0 * 2, txPackets: 20 },
         { name: "lo", rxBytes: 999, rxPackets: 9, txBytes: 999, txPackets: 9 },
-      ],
-    });
-    const sample = (eth0: number): Sample => {
-      const snapshot = snap(eth0);
-      return { takenAt: 0, bootId: "b", snapshot, counters: countersOf(snapshot.interfaceCounters!), customMetrics: {} };
+      ]);
+      const snapshot: Snapshot = { skippedLines: {}, failures: {}, interface_counters: counters };
+      return { takenAt: 0, bootId: "b", snapshot, counters, customMetrics: {} };
     };
     const settings = { ...DEFAULT_REPORT_SETTINGS, excludedInterfaces: ["lo"] };
     const first = sample(1000);
@@ -120,8 +114,8 @@ describe("truncation and size", () => {
   const manyPorts = (n: number) => Array.from({ length: n }, (_, i) => ({ port: 1000 + ((i * 7919) % n), interface: "eth0" }));
   it("keeps the first entries in a fixed order, whatever the input order, and the true total", () => {
     const ports = manyPorts(250);
-    const a = buildReport({ takenAt: 0, skippedLines: {}, listeningTcpPorts: ports }, base);
-    const b = buildReport({ takenAt: 0, skippedLines: {}, listeningTcpPorts: [...ports].reverse() }, base);
+    const a = buildReport({ skippedLines: {}, failures: {}, listening_tcp_ports: ports }, base);
+    const b = buildReport({ skippedLines: {}, failures: {}, listening_tcp_ports: [...ports].reverse() }, base);
     assert.deepEqual(a.report, b.report);
     const tp = a.report.metrics!.listening_tcp_ports!;
     assert.equal(tp.total, 250);
@@ -135,7 +129,7 @@ describe("truncation and size", () => {
       local_port: 443,
       local_interface: "eth0.100",
     }));
-    const snapshot: Snapshot = { takenAt: 0, skippedLines: {}, establishedConnections: connections };
+    const snapshot: Snapshot = { skippedLines: {}, failures: {}, established_connections: connections };
     const big = produceReport(snapshot, { ...base, maxListEntries: 5000, format: "json", shortNames: false });
     assert.ok(big.payload.length <= MAX_REPORT_BYTES, `${big.payload.length} bytes`);
     const ec = big.report.metrics!.tcp_connections!.established_connections!;

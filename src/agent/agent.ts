@@ -4,13 +4,16 @@
 // each publish, so a process killed mid-publish knows the report may be in the nucleus.
 
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
-import { CustomMetricsCollector } from "../custom/collector.js";
-import type { ProducedReport } from "../report/produce.js";
-import { nextReportId } from "../report/build.js";
+import { type CollectorMemory, newMemory } from "../collect/context.js";
+import { CustomMetricsReader } from "../custom/custom-metrics.js";
+import type { ProducedReport } from "../report/build.js";
+import { nextReportId } from "../report/report-id.js";
+import { ProcFS } from "../procfs/fs.js";
 import type { WorkDir } from "../store/files.js";
 import { type Logger, errorMessage } from "../util/log.js";
-import { Ledger, type LedgerNote, type Traffic, addTraffic } from "./ledger.js";
-import { type Remembered, type Sample, reportOf, settingsOf, takeSample, trafficSince } from "./sample.js";
+import type { Traffic } from "../metrics/catalogue.js";
+import { Ledger, type LedgerNote, addTraffic } from "./ledger.js";
+import { Remembered, type Sample, reportOf, settingsOf, takeSample, trafficSince } from "./sample.js";
 import { type State, baselineFor, initialState, stateFile } from "./state.js";
 import type { JsonFile } from "../store/files.js";
 
@@ -61,20 +64,23 @@ export class Agent {
   private started = false;
   private notBefore = 0;
   private readonly ms: number;
-  private readonly remembered: Remembered = new Map();
+  private readonly remembered = new Remembered();
   private readonly said = new Map<string, string>();
-  readonly custom: CustomMetricsCollector;
+  readonly custom: CustomMetricsReader;
+  /** What collectors keep between samples (CPU times, the listener scan). */
+  private readonly memory: CollectorMemory = newMemory();
   readonly counts = { samples: 0, published: 0, refused: 0 };
 
   constructor(private readonly opts: AgentOptions) {
     this.ms = opts.msPerSecond ?? 1000;
-    this.custom = new CustomMetricsCollector(opts.log);
+    this.custom = new CustomMetricsReader(opts.log);
     this.file = stateFile(opts.work, opts.stateFileName);
     this.state = this.file.load() ?? initialState();
     this.ledger = new Ledger(this.state.ledger);
     // Answers to what was outstanding when the last run ended may have come while nobody listened.
     this.ledger.markGaps();
-    if (this.state.cpu) this.custom.previousCpu = this.state.cpu;
+    // CPU times saved before a restart are a baseline only on the same boot (checked per sample).
+    this.memory.cpu = this.state.cpu;
   }
 
   get currentConfig(): ComponentConfig {
@@ -194,7 +200,12 @@ export class Agent {
     const now = Date.now();
     let sample: Sample;
     try {
-      sample = takeSample(settings, log, now, this.custom, this.remembered);
+      if (this.memory.cpu && this.state.bootId !== undefined && this.memory.cpu === this.state.cpu) {
+        // A reboot restarts the CPU counters too: the saved times are no baseline then.
+        const bootNow = new ProcFS(settings.procRoot).bootId();
+        if (bootNow !== undefined && bootNow !== this.state.bootId) this.memory.cpu = undefined;
+      }
+      sample = takeSample(settings, log, now, this.memory, this.custom, this.remembered);
     } catch (err) {
       log.error("sample.failed", { reason: errorMessage(err) });
       return;
@@ -211,7 +222,7 @@ export class Agent {
     s.bootId = sample.bootId ?? s.bootId;
     if (sample.counters) s.sampleCounters = sample.counters;
     s.lastSampleAt = now;
-    if (this.custom.previousCpu) s.cpu = this.custom.previousCpu;
+    if (this.memory.cpu) s.cpu = this.memory.cpu;
     if (!config.PublishMetrics) {
       // Nothing goes to the service: when reports start again, they start from now.
       if (sample.counters) s.reportCounters = sample.counters;

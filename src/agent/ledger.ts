@@ -17,13 +17,16 @@
 
 import { z } from "zod";
 
+import type { Traffic } from "../metrics/catalogue.js";
+
+export type { Traffic };
+
 export const TrafficSchema = z.object({
   bytes_in: z.number().min(0),
   bytes_out: z.number().min(0),
   packets_in: z.number().min(0),
   packets_out: z.number().min(0),
-});
-export type Traffic = z.infer<typeof TrafficSchema>;
+}) satisfies z.ZodType<Traffic>;
 
 export const ZERO_TRAFFIC: Traffic = { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 };
 

@@ -1,17 +1,17 @@
 // One sample of the proc root (shared by `collect`, `run` and component mode), and the report
 // made from it. Reading is the only I/O here; building the report is pure.
 
-import { collectWithContext } from "../collect/collect.js";
-import type { Snapshot } from "../collect/snapshot.js";
+import { CollectContext, type CollectorMemory } from "../collect/context.js";
+import { type Snapshot, takeSnapshot } from "../collect/snapshot.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
-import type { CustomMetricsCollector } from "../custom/collector.js";
+import type { CustomMetricsReader } from "../custom/custom-metrics.js";
+import type { Traffic } from "../metrics/catalogue.js";
 import { ProcFS } from "../procfs/fs.js";
-import { type CounterMap, countersOf, defaultCounterBits, networkStatsDelta } from "../report/delta.js";
+import { type ProducedReport, produceReport } from "../report/build.js";
+import { type CounterMap, defaultCounterBits, networkStatsDelta } from "../report/delta.js";
 import type { ReportFormat } from "../report/encode.js";
-import { type ProducedReport, produceReport } from "../report/produce.js";
 import type { CustomMetrics } from "../report/schema.js";
 import type { Logger } from "../util/log.js";
-import type { Traffic } from "./ledger.js";
 
 export interface ReportSettings {
   procRoot: string;
@@ -19,6 +19,7 @@ export interface ReportSettings {
   shortNames: boolean;
   maxListEntries: number;
   excludedInterfaces: readonly string[];
+  fileRoots: readonly string[];
 }
 
 /** The report settings a configuration asks for. */
@@ -29,6 +30,7 @@ export function settingsOf(config: ComponentConfig): ReportSettings {
     shortNames: config.ShortNames,
     maxListEntries: config.MaxListEntries,
     excludedInterfaces: config.ExcludedInterfaces,
+    fileRoots: config.CustomMetricFileRoots,
   };
 }
 
@@ -42,45 +44,55 @@ export interface Sample {
   /** Raw per-interface counters; undefined when net/dev gave none (unreadable or missing). */
   counters: CounterMap | undefined;
   customMetrics: CustomMetrics;
+  /** Set when the proc root shows no network at all (a mistyped ProcRoot): nothing to judge or report. */
+  blind?: string;
 }
 
 /**
  * Remembers what was last said about a recurring condition (the same malformed lines every
  * cycle), so a long-running loop logs it when it changes rather than every sample.
  */
-export type Remembered = Map<string, string>;
+export class Remembered {
+  private readonly said = new Map<string, string>();
+  /** True when `value` differs from what was last said under `key`. */
+  isNew(key: string, value: string): boolean {
+    if (this.said.get(key) === value) return false;
+    this.said.set(key, value);
+    return true;
+  }
+}
 
 export function takeSample(
   settings: ReportSettings,
   log: Logger,
   now: number,
-  custom?: CustomMetricsCollector,
-  remembered?: Remembered,
+  memory: CollectorMemory,
+  custom?: CustomMetricsReader,
+  remembered: Remembered = new Remembered(),
 ): Sample {
   const fs = new ProcFS(settings.procRoot);
   const bootId = fs.bootId();
-  const collected = collectWithContext(fs, now);
-  const snapshot = collected.snapshot;
-  const excluded = new Set(settings.excludedInterfaces);
-  // The socket files were parsed for the snapshot already: the custom sources reuse them.
-  const customMetrics = custom?.collect(fs, excluded, (file) => collected.sockets(file)) ?? {};
-  const rows = snapshot.interfaceCounters ?? [];
-  const changed = (key: string, value: string) => {
-    if (remembered === undefined) return true;
-    if (remembered.get(key) === value) return false;
-    remembered.set(key, value);
-    return true;
-  };
-  const skipped = JSON.stringify(snapshot.skippedLines);
-  if (changed("skipped", skipped)) {
-    for (const [file, count] of Object.entries(snapshot.skippedLines)) {
-      log.warn("procfs.malformed_lines", { file: fs.path(file), skipped: count });
-    }
+  const ctx = new CollectContext(fs, new Set(settings.excludedInterfaces), memory, { extraRoots: settings.fileRoots, procRoot: settings.procRoot });
+  const snapshot = takeSnapshot(ctx);
+  const customMetrics = custom?.collect(ctx) ?? {};
+  if (remembered.isNew("skipped", JSON.stringify(snapshot.skippedLines))) {
+    for (const [file, count] of Object.entries(snapshot.skippedLines)) log.warn("procfs.malformed_lines", { file: `${fs.netDir}/${file.replace(/^net\//, "")}`, skipped: count });
   }
-  if (changed("unreadable", JSON.stringify(fs.problems))) {
+  if (remembered.isNew("unreadable", JSON.stringify(fs.problems))) {
     for (const p of fs.problems) log.warn("procfs.unreadable", { file: p.file, code: p.code });
   }
-  return { takenAt: now, bootId, snapshot, counters: rows.length > 0 ? countersOf(rows) : undefined, customMetrics };
+  const netFiles = ["dev", "tcp", "udp"].map((f) => `${fs.netDir}/${f}`);
+  const blind = netFiles.every((f) => fs.missing.includes(f) || fs.problems.some((p) => p.file === f))
+    ? `the proc root ${settings.procRoot} has no readable network files (${netFiles.join(", ")})`
+    : undefined;
+  if (remembered.isNew("blind", blind ?? "")) {
+    if (blind) log.error("procfs.no_network", { key: "ProcRoot", value: settings.procRoot, reason: blind, effect: "no report and no Detect until it can be read" });
+    else if (remembered.isNew("seen", "yes") === false) log.info("procfs.network_visible", { proc_root: settings.procRoot });
+  }
+  if (!blind && remembered.isNew("failures", JSON.stringify(snapshot.failures))) {
+    for (const [collector, reason] of Object.entries(snapshot.failures)) log.warn("collect.failed", { collector, reason });
+  }
+  return { takenAt: now, bootId, snapshot, counters: snapshot.interface_counters, customMetrics, blind };
 }
 
 /** Traffic between a baseline and the sample's counters; undefined without either. */
@@ -90,7 +102,14 @@ export function trafficSince(baseline: CounterMap | undefined, sample: Sample, e
 }
 
 /** The report of a sample: pure. `networkStats` undefined leaves network_stats out. */
-export function reportOf(sample: Sample, settings: ReportSettings, reportId: number, networkStats: Traffic | undefined, log?: Logger): ProducedReport {
+export function reportOf(
+  sample: Sample,
+  settings: ReportSettings,
+  reportId: number,
+  networkStats: Traffic | undefined,
+  log?: Logger,
+  rank?: (list: string, key: string) => number,
+): ProducedReport {
   const produced = produceReport(sample.snapshot, {
     reportId,
     maxListEntries: settings.maxListEntries,
@@ -98,7 +117,9 @@ export function reportOf(sample: Sample, settings: ReportSettings, reportId: num
     customMetrics: sample.customMetrics,
     format: settings.format,
     shortNames: settings.shortNames,
+    rank,
   });
   for (const t of produced.truncations) log?.info("report.truncated", { list: t.list, kept: t.kept, total: t.total });
+  for (const d of produced.dropped) log?.error("report.value_dropped", { path: d.path, reason: d.reason, effect: "left out of this report; the rest was sent" });
   return produced;
 }

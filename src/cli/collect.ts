@@ -1,9 +1,10 @@
-import { CustomMetricsCollector } from "../custom/collector.js";
+import { newMemory } from "../collect/context.js";
+import { CustomMetricsReader } from "../custom/custom-metrics.js";
 import { CustomMetricsConfig } from "../custom/definitions.js";
 import { describeZodError } from "../util/zod-errors.js";
 import { DEFAULT_REPORT_SETTINGS, type ReportSettings, reportOf, takeSample, trafficSince } from "../agent/sample.js";
 import { type State, baselineFor, initialState, readStateFile } from "../agent/state.js";
-import { nextReportId } from "../report/build.js";
+import { nextReportId } from "../report/report-id.js";
 import { writeFileAtomic } from "../store/files.js";
 import { createLogger } from "../util/log.js";
 import { UsageError, parseOptions, readJsonFile } from "./usage.js";
@@ -33,6 +34,7 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
     format,
     shortNames: values["short-names"] ?? false,
     maxListEntries,
+    fileRoots: DEFAULT_REPORT_SETTINGS.fileRoots,
     excludedInterfaces:
       values["exclude-interfaces"] === undefined
         ? DEFAULT_REPORT_SETTINGS.excludedInterfaces
@@ -59,14 +61,15 @@ export function collectCommand(argv: string[]): number {
     if (read.problem) throw new UsageError(`--state ${read.problem}; refusing to overwrite it`);
     state = read.state ?? state;
   }
-  let custom: CustomMetricsCollector | undefined;
+  let custom: CustomMetricsReader | undefined;
   if (customMetrics) {
-    custom = new CustomMetricsCollector(log);
+    custom = new CustomMetricsReader(log);
     custom.configure(customMetrics);
-    if (state.cpu) custom.previousCpu = state.cpu;
   }
+  const memory = newMemory();
+  memory.cpu = state.cpu;
   const now = Date.now();
-  const sample = takeSample(settings, log, now, custom);
+  const sample = takeSample(settings, log, now, memory, custom);
   const traffic = trafficSince(baselineFor(state.reportCounters, state.bootId, sample.bootId), sample, settings.excludedInterfaces);
   const reportId = nextReportId(state.reportId, now);
   const produced = reportOf(sample, settings, reportId, traffic, log);
@@ -74,7 +77,7 @@ export function collectCommand(argv: string[]): number {
   if (settings.format === "json" && process.stdout.isTTY) process.stdout.write("\n");
   if (statePath !== undefined) {
     const counters = sample.counters ?? state.reportCounters;
-    const next: State = { ...state, bootId: sample.bootId ?? state.bootId, reportId, reportCounters: counters, sampleCounters: counters, lastSampleAt: now, cpu: custom?.previousCpu ?? state.cpu };
+    const next: State = { ...state, bootId: sample.bootId ?? state.bootId, reportId, reportCounters: counters, sampleCounters: counters, lastSampleAt: now, cpu: memory.cpu ?? state.cpu };
     writeFileAtomic(statePath, JSON.stringify(next));
   }
   return 0;

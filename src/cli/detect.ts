@@ -3,10 +3,10 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_CONFIG } from "../config/schema.js";
 import { DEFAULT_PROFILE } from "../detect/default-profile.js";
-import { type Datapoint, datapointOf } from "../detect/datapoint.js";
+import { type Datapoint, datapointOfReport } from "../detect/datapoint.js";
 import { type AlarmStates, evaluate } from "../detect/evaluate.js";
 import { lintProfile } from "../detect/lint.js";
-import type { SecurityProfile } from "../detect/profile.js";
+import type { SecurityProfile } from "../detect/profile-schema.js";
 import { toLongNames } from "../report/names.js";
 import { ReportSchema } from "../report/schema.js";
 import { describeZodError } from "../util/zod-errors.js";
@@ -88,7 +88,7 @@ export function replayCommand(argv: string[]): number {
       process.stderr.write(`WARN replay.line_skipped line=${i + 1} reason=${JSON.stringify(describeZodError(parsed.error, doc))}\n`);
       return;
     }
-    const dp = datapointOf(parsed.data);
+    const dp = datapointOfReport(parsed.data, parsed.data.header.report_id);
     for (const e of evaluate(profiles, history, dp, states, opts).events) process.stdout.write(`${JSON.stringify(e)}\n`);
     history.push(dp);
   });

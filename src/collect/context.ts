@@ -1,20 +1,49 @@
-// Per-collection cache, so collectors that need the same file (the listening-port and the
-// connection collectors both read net/tcp) read and parse it only once.
+// One sample's context: the proc root, the settings collectors need, a per-sample cache (the
+// listening-port, connection and listening-process collectors all read net/tcp: it is read and
+// parsed once), and what collectors keep between samples.
 
 import type { ProcFS, SocketFile } from "../procfs/fs.js";
 import { TCP_ESTABLISHED, TCP_LISTEN, type SocketRecord } from "../procfs/net-sockets.js";
+import type { CpuTimes } from "../procfs/stat.js";
+import type { FileSettings } from "./collectors/file.js";
 import { InterfaceResolver } from "./interfaces.js";
-import type { Snapshot } from "./snapshot.js";
 
 const TCP_STATES: ReadonlySet<number> = new Set([TCP_LISTEN, TCP_ESTABLISHED]);
 
+/**
+ * The socket inodes each process held at the last full scan (null: its fds could not be read),
+ * kept by listening_process_names between samples.
+ */
+export interface ListenerCache {
+  key: string;
+  byPid: Map<number, number[] | null>;
+}
+
+/** What collectors keep from one sample to the next. */
+export interface CollectorMemory {
+  /** CPU times of the previous sample (cpu_usage is a delta over the interval). */
+  cpu?: CpuTimes;
+  listeners: ListenerCache;
+}
+
+export function newMemory(): CollectorMemory {
+  return { listeners: { key: "", byPid: new Map() } };
+}
+
 export class CollectContext {
+  /** Malformed lines left out, per file (e.g. {"net/tcp": 2}). */
+  readonly skippedLines: Record<string, number> = {};
+  /** Remarks a collector makes about its value (processes it could not see, say). */
+  readonly notes: string[] = [];
   private readonly socketCache = new Map<SocketFile, SocketRecord[]>();
   private resolverCache: InterfaceResolver | undefined;
+  private devCache: ReturnType<ProcFS["netDev"]> | undefined;
 
   constructor(
     readonly fs: ProcFS,
-    readonly snapshot: Snapshot,
+    readonly excludedInterfaces: ReadonlySet<string>,
+    readonly memory: CollectorMemory,
+    readonly fileSettings: FileSettings = { extraRoots: [], procRoot: fs.root },
   ) {}
 
   /** Rows of a socket file; TCP files keep only LISTEN and ESTABLISHED rows. */
@@ -27,6 +56,15 @@ export class CollectContext {
       this.socketCache.set(file, rows);
     }
     return rows;
+  }
+
+  /** net/dev, parsed once per sample. */
+  netDev(): ReturnType<ProcFS["netDev"]> {
+    if (this.devCache === undefined) {
+      this.devCache = this.fs.netDev();
+      this.noteSkipped("net/dev", this.devCache.skipped);
+    }
+    return this.devCache;
   }
 
   get interfaces(): InterfaceResolver {
@@ -43,6 +81,6 @@ export class CollectContext {
   }
 
   noteSkipped(file: string, count: number): void {
-    if (count > 0) this.snapshot.skippedLines[file] = (this.snapshot.skippedLines[file] ?? 0) + count;
+    if (count > 0) this.skippedLines[file] = (this.skippedLines[file] ?? 0) + count;
   }
 }

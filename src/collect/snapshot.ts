@@ -1,25 +1,31 @@
-// One sample of the kernel's view of the network, before it becomes a report.
+// One sample of the kernel's view of the network: the standard collectors' values, before they
+// become a report and a datapoint.
 
-import type { InterfaceCounters } from "../procfs/net-dev.js";
+import type { CollectContext } from "./context.js";
+import { CollectError, PENDING } from "./collector.js";
+import { STANDARD, type StandardName, type Yield } from "./collectors/index.js";
 
-export interface PortEntry {
-  port: number;
-  interface?: string;
-}
-
-export interface ConnectionEntry {
-  remote_addr: string;
-  local_port: number;
-  local_interface?: string;
-}
-
-export interface Snapshot {
-  /** Epoch ms when the sample was taken. */
-  takenAt: number;
-  listeningTcpPorts?: PortEntry[];
-  listeningUdpPorts?: PortEntry[];
-  establishedConnections?: ConnectionEntry[];
-  interfaceCounters?: InterfaceCounters[];
+export type Snapshot = {
+  /** A collector's value; absent when it had none (its reason is in `failures`). */
+  [K in StandardName]?: Yield<(typeof STANDARD)[K]>;
+} & {
   /** Malformed lines left out, per file (e.g. {"net/tcp": 2}). */
   skippedLines: Record<string, number>;
+  /** Standard collectors that had no value, and why. */
+  failures: Partial<Record<StandardName, string>>;
+};
+
+/** Runs the standard collectors; the context keeps the parsed files for later readers. */
+export function takeSnapshot(ctx: CollectContext): Snapshot {
+  const snapshot: Snapshot = { skippedLines: ctx.skippedLines, failures: {} };
+  for (const [name, c] of Object.entries(STANDARD) as Array<[StandardName, (typeof STANDARD)[StandardName]]>) {
+    try {
+      const v = c.collect(ctx, {});
+      if (v !== PENDING) (snapshot as Record<string, unknown>)[name] = v;
+    } catch (err) {
+      if (!(err instanceof CollectError)) throw err;
+      snapshot.failures[name] = err.message;
+    }
+  }
+  return snapshot;
 }

@@ -19,7 +19,11 @@ export function msPerSecondFrom(env: NodeJS.ProcessEnv): number {
 /** Applies a configuration document, logging each refused key and the interval floor. */
 export function logConfiguration(doc: unknown, lastGood: ComponentConfig, log: Logger, floorFor: (c: ComponentConfig) => number = intervalFloor): ComponentConfig {
   const { config, problems } = applyConfiguration(doc, lastGood);
-  const shown = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined"));
+  // A value is shown as given, cut short: a log line stays a line whatever was deployed.
+  const shown = (v: unknown) => {
+    const text = typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined");
+    return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+  };
   for (const p of problems) {
     log.error("config.rejected", {
       key: p.key,

@@ -4,8 +4,8 @@
 // you define numeric configuration values as strings"), so numeric and boolean keys take both.
 
 import { z } from "zod";
+import { fileAccessProblem } from "../collect/collectors/file.js";
 import { CustomMetricsConfig } from "../custom/definitions.js";
-import { DEFAULT_MAX_LIST_ENTRIES } from "../report/build.js";
 
 const numeric = z.union(
   [z.number(), z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number)],
@@ -42,9 +42,13 @@ export const CONFIG_KEYS = {
       { error: "must be a list of interface names or a comma-separated string" },
     )
     .default(["lo"]),
-  MaxListEntries: numberIn(1, 10_000, { whole: true }).default(DEFAULT_MAX_LIST_ENTRIES),
+  MaxListEntries: numberIn(1, 10_000, { whole: true }).default(100),
   /** Metric name → definition; see src/custom/definitions.ts. Empty: no custom_metrics. */
   CustomMetrics: CustomMetricsConfig.default({}),
+  /** Folders (besides /sys and the proc root) whose files a "file" custom metric may read. */
+  CustomMetricFileRoots: z
+    .array(z.string().startsWith("/", "must be absolute paths").refine((p) => p !== "/", "must not be / (every file, secrets included)"), { error: "must be a list of absolute folder paths" })
+    .default([]),
   /** false: reports are only judged on the device, nothing goes to the Device Defender topics. */
   PublishMetrics: booleanish.default(true),
   /** The built-in profile (src/detect/default-profile.ts). */
@@ -88,17 +92,30 @@ export function applyConfiguration(doc: unknown, lastGood: ComponentConfig): { c
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     return { config: lastGood, problems: [{ key: "(root)", value: doc, rule: "configuration must be an object" }] };
   }
-  const src = doc as Record<string, unknown>;
+  // The nucleus's configuration keys are case-insensitive (config/Topics.java).
+  const src = new Map(Object.entries(doc as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
   const config = { ...lastGood } as Record<ConfigKey, unknown>;
   for (const [key, schema] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, z.ZodType]>) {
-    const parsed = schema.safeParse(src[key] ?? undefined);
+    const value = src.get(key.toLowerCase());
+    const parsed = schema.safeParse(value ?? undefined);
     if (parsed.success) config[key] = parsed.data;
     else {
       const rule = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
-      problems.push({ key, value: src[key], rule });
+      problems.push({ key, value, rule });
     }
   }
-  return { config: config as ComponentConfig, problems };
+  // Across keys: a file source must name a file it may read (src/collect/collectors/file.ts).
+  const c = config as ComponentConfig;
+  const refused = Object.entries(c.CustomMetrics).flatMap(([name, d]) => {
+    if (d.source !== "file" || d.path === undefined) return [];
+    const problem = fileAccessProblem(d.path, c.CustomMetricFileRoots, c.ProcRoot);
+    return problem ? [`${name}.path: ${problem}`] : [];
+  });
+  if (refused.length > 0) {
+    problems.push({ key: "CustomMetrics", value: src.get("custommetrics"), rule: refused.join("; ") });
+    config.CustomMetrics = lastGood.CustomMetrics;
+  }
+  return { config: c, problems };
 }
 
 /** The service throttles reports sent more often than every 300 s (developer guide, "Sending metrics"). */

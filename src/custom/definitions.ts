@@ -1,31 +1,19 @@
-// The CustomMetrics configuration key: metric name → where its value comes from.
-// No source runs a command: configuration arrives through cloud deployments, and a command
-// source would turn a configuration merge into remote code execution on the device.
+// The CustomMetrics configuration key: metric name → where its value comes from. The sources are
+// the collectors of src/collect/collectors/index.ts that declare a custom metric type. No source
+// runs a command: configuration arrives through cloud deployments, and a command source would
+// turn a configuration merge into remote code execution on the device.
 
 import { z } from "zod";
+import { METRIC_TYPES } from "../collect/collector.js";
+import { SOURCES, type SourceName } from "../collect/collectors/index.js";
+import { compileRegex } from "../collect/collectors/file.js";
 import { CustomMetricName } from "../report/schema.js";
-
-export const METRIC_TYPES = ["number", "number-list", "string-list", "ip-address-list"] as const;
-export type MetricType = (typeof METRIC_TYPES)[number];
-
-/** Built-in sources and the metric type each produces. */
-export const BUILTIN_TYPES = {
-  cpu_usage: "number",
-  memory_used_percent: "number",
-  memory_available_bytes: "number",
-  load_average_1m: "number",
-  process_count: "number",
-  uptime_seconds: "number",
-  open_file_descriptors: "number",
-  disk_used_percent: "number",
-  network_interface_names: "string-list",
-  listening_process_names: "string-list",
-} as const satisfies Record<string, MetricType>;
-export type BuiltinSource = keyof typeof BUILTIN_TYPES;
 
 const numeric = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?(e-?\d+)?$/).transform(Number)], {
   error: "must be a number",
 });
+
+const SOURCE_NAMES = Object.keys(SOURCES) as SourceName[];
 
 export const CustomMetricDefinition = z
   .strictObject({
@@ -37,22 +25,20 @@ export const CustomMetricDefinition = z
   })
   .superRefine((d, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
-    if (d.source === "file") {
-      if (d.path === undefined) issue("path", "a file source needs a path");
-    } else if (d.source in BUILTIN_TYPES) {
-      const produces = BUILTIN_TYPES[d.source as BuiltinSource];
-      if (d.type !== produces) issue("type", `${d.source} produces a ${produces}, not a ${d.type}`);
-      if (d.source === "disk_used_percent" && d.path === undefined) issue("path", "disk_used_percent needs the path of a mounted file system");
-      if (d.regex !== undefined) issue("regex", "only file sources take a regex");
-    } else {
-      issue("source", `must be "file" or a built-in: ${Object.keys(BUILTIN_TYPES).join(", ")} (commands are not supported)`);
+    if (!(SOURCE_NAMES as string[]).includes(d.source)) {
+      return issue("source", `must be one of ${SOURCE_NAMES.join(", ")} (commands are not supported)`);
     }
-    if (d.scale !== undefined && d.type !== "number" && d.type !== "number-list") issue("scale", "only numbers can be scaled");
+    const spec = SOURCES[d.source as SourceName].custom!;
+    if (spec.type !== "any" && d.type !== spec.type) issue("type", `${d.source} produces a ${spec.type}, not a ${d.type}`);
+    for (const need of spec.needs ?? []) if (d[need] === undefined) issue(need, `${d.source} needs a ${need}`);
+    const accepts: readonly string[] = spec.accepts ?? [];
+    if (d.regex !== undefined && !accepts.includes("regex")) issue("regex", "only file sources take a regex");
+    if (d.scale !== undefined && (!accepts.includes("scale") || (d.type !== "number" && d.type !== "number-list"))) issue("scale", "only numbers from a file can be scaled");
     if (d.regex !== undefined) {
       try {
-        new RegExp(d.regex);
+        compileRegex(d.regex);
       } catch (err) {
-        issue("regex", `is not a valid regular expression: ${(err as Error).message}`);
+        issue("regex", `is not a valid RE2 regular expression: ${(err as Error).message}`);
       }
     }
   });

@@ -1,7 +1,7 @@
 // The built-in profile, on unless DefaultProfile is false: ordinary behaviors (print them with
 // `check-profile --default` and copy them) covering the incidents Device Defender exists for.
 
-import type { SecurityProfile } from "./profile.js";
+import type { SecurityProfile } from "./profile-schema.js";
 
 export const DEFAULT_PROFILE: SecurityProfile = {
   securityProfileName: "EdgeDefault",

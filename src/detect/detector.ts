@@ -7,7 +7,7 @@ import { type Logger, errorMessage } from "../util/log.js";
 import type { Datapoint } from "./datapoint.js";
 import { type AlarmStates, Baselines, type ViolationEvent, evaluate } from "./evaluate.js";
 import { History, type HistoryOptions } from "./history.js";
-import type { SecurityProfile } from "./profile.js";
+import type { SecurityProfile } from "./profile-schema.js";
 
 export const HISTORY_FILE = "history.ndjson";
 export const DETECT_STATE_FILE = "detect.json";

@@ -6,10 +6,10 @@
 // in a row raise an alarm, M compliant ones clear it.
 
 import { createHash } from "node:crypto";
-import { DEVICE_METRICS } from "./catalogue.js";
+import { DEVICE_METRICS } from "../metrics/catalogue.js";
 import { type Cidr, cidrContains, parseCidr } from "./cidr.js";
 import { type Datapoint, numberOf } from "./datapoint.js";
-import { type Behavior, type MetricValue, type SecurityProfile, skipReason } from "./profile.js";
+import { type Behavior, type MetricValue, type SecurityProfile, skipReason } from "./profile-schema.js";
 
 export type ViolationEventType = "in-alarm" | "alarm-cleared" | "alarm-invalidated";
 

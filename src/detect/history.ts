@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
 import { writeFileAtomic } from "../store/files.js";
 import type { Datapoint } from "./datapoint.js";
-import type { MetricValue } from "./profile.js";
+import type { MetricValue } from "./profile-schema.js";
 
 export interface HistoryOptions {
   maxAgeMs: number;

@@ -1,7 +1,7 @@
 // check-profile: validation errors (the profile is refused) and lints (it runs, but probably
 // does not do what its author meant).
 
-import { type SecurityProfile, SecurityProfileSchema, skipReason } from "./profile.js";
+import { type SecurityProfile, SecurityProfileSchema, skipReason } from "./profile-schema.js";
 
 export interface Finding {
   level: "ERROR" | "WARN" | "NOTE";

@@ -5,7 +5,7 @@ import type { ComponentConfig } from "../config/schema.js";
 import type { Logger } from "../util/log.js";
 import { DEFAULT_PROFILE } from "./default-profile.js";
 import { lintProfile } from "./lint.js";
-import type { SecurityProfile } from "./profile.js";
+import type { SecurityProfile } from "./profile-schema.js";
 
 export function effectiveProfiles(config: ComponentConfig, log: Logger): SecurityProfile[] {
   const out: SecurityProfile[] = config.DefaultProfile ? [DEFAULT_PROFILE] : [];

@@ -80,14 +80,6 @@ export function mappedIPv4(w: IPv6Words): number | undefined {
   return w[0] === 0 && w[1] === 0 && w[2] === 0xffff ? w[3] : undefined;
 }
 
-export function isUnspecifiedV6(w: IPv6Words): boolean {
-  return w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0;
-}
-
-export function isLoopbackV6(w: IPv6Words): boolean {
-  return w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 1;
-}
-
 /** RFC 5952 text form: lower case, leading zeros dropped, the longest run (≥2) of zero groups as "::". */
 export function formatIPv6(w: IPv6Words): string {
   // Hot path (one call per distinct tcp6 address): no intermediate arrays.

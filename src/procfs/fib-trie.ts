@@ -5,7 +5,7 @@
 // The file prints addresses in dotted form, so no byte-order question arises here.
 
 import { formatIPv4, parseIPv4 } from "./address.js";
-import type { ParseResult } from "./net-sockets.js";
+import type { ParseResult } from "./parse-result.js";
 
 /** The distinct local addresses (dotted quads), in order of first appearance. */
 export function parseFibTrieLocal(text: string): ParseResult<string> {

@@ -3,7 +3,7 @@
 // Unlike /proc/net/tcp6, %pi6 prints the 16 address bytes in network order.
 
 import { type IPv6Words, formatIPv6, hexAt } from "./address.js";
-import type { ParseResult } from "./net-sockets.js";
+import type { ParseResult } from "./parse-result.js";
 
 export interface InterfaceAddress6 {
   address: string;

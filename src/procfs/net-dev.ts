@@ -4,7 +4,7 @@
 // split at the first ':' only: dev_valid_name() forbids ':' and whitespace in names but allows
 // '-' and '.' (br-1a2b, eth0.100), and old kernels print no space after the colon.
 
-import type { ParseResult } from "./net-sockets.js";
+import type { ParseResult } from "./parse-result.js";
 
 export interface InterfaceCounters {
   name: string;

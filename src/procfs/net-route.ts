@@ -4,7 +4,7 @@
 // and masks are __be32 printed with "%08X" as native integers, like /proc/net/tcp.
 
 import { type ByteOrder, HOST_BYTE_ORDER, hexAt, wordToNetworkOrder } from "./address.js";
-import type { ParseResult } from "./net-sockets.js";
+import type { ParseResult } from "./parse-result.js";
 
 export const RTF_GATEWAY = 0x0002;
 

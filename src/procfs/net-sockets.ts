@@ -18,19 +18,11 @@ import {
   wordToNetworkOrder,
 } from "./address.js";
 
+import type { ParseResult } from "./parse-result.js";
+
+/** TCP states as the kernel prints them (include/net/tcp_states.h). */
 export const TCP_ESTABLISHED = 0x01;
 export const TCP_LISTEN = 0x0a;
-/** Every unconnected UDP socket shows TCP_CLOSE. */
-export const UDP_UNCONNECTED = 0x07;
-
-/**
- * TCP listens in state LISTEN. UDP has no LISTEN state: a UDP socket listens when it has no
- * remote peer (all-zero address and port); connected UDP sockets (DNS, NTP clients) do not.
- */
-export function isListening(r: SocketRecord, protocol: "tcp" | "udp"): boolean {
-  if (protocol === "tcp") return r.state === TCP_LISTEN;
-  return r.remotePort === 0 && (r.remoteAddress === "0.0.0.0" || r.remoteAddress === "::");
-}
 
 export interface SocketRecord {
   /** 4 for net/tcp and net/udp; 6 for the *6 files (even when the address is IPv4-mapped). */
@@ -42,12 +34,6 @@ export interface SocketRecord {
   remoteAddress: string;
   remotePort: number;
   inode: number;
-}
-
-export interface ParseResult<T> {
-  records: T[];
-  /** Lines that were malformed or truncated and therefore left out. */
-  skipped: number;
 }
 
 export interface SocketParseOptions {

@@ -1,18 +1,28 @@
-// Snapshot → report (pure). The caller supplies the previous counters and the report id.
+// Snapshot → report → payload bytes (pure), family by family from the metric catalogue. Lists longer than the
+// cap are cut to the entries that matter most (`rank`, lowest first; then a fixed order, so two
+// samples of the same state give the same report); `total` keeps the true count.
 
-import type { ConnectionEntry, PortEntry, Snapshot } from "../collect/snapshot.js";
-import type { CustomMetrics, Metrics, NetworkStats, Report } from "./schema.js";
-import { compareStrings, smallestSorted } from "./truncate.js";
+import type { Snapshot } from "../collect/snapshot.js";
+import { type Cut, FAMILIES, type Family, type Traffic } from "../metrics/catalogue.js";
+import { describeZodError } from "../util/zod-errors.js";
+import { MAX_REPORT_BYTES, type ReportFormat, encodeReport } from "./encode.js";
+import { type CustomMetrics, type Metrics, type Report, ReportSchema } from "./schema.js";
+import { cheapestFirst } from "./truncate.js";
 
 export const REPORT_VERSION = "1.0";
-export const DEFAULT_MAX_LIST_ENTRIES = 100;
 
 export interface BuildOptions {
   reportId: number;
   maxListEntries: number;
   /** The traffic this report carries; undefined (no baseline) leaves network_stats out. */
-  networkStats: Required<NetworkStats> | undefined;
+  networkStats: Traffic | undefined;
   customMetrics?: CustomMetrics;
+  /**
+   * How much an entry matters when a list is cut (lower goes first): by default all alike. The
+   * component ranks entries that break a profile's list first, then entries new since the
+   * previous report.
+   */
+  rank?: (list: string, key: string) => number;
 }
 
 export interface Truncation {
@@ -26,43 +36,20 @@ export interface BuiltReport {
   truncations: Truncation[];
 }
 
-const comparePorts = (a: PortEntry, b: PortEntry) =>
-  a.port - b.port || compareStrings(a.interface ?? "", b.interface ?? "");
-
-const compareConnections = (a: ConnectionEntry, b: ConnectionEntry) =>
-  compareStrings(a.remote_addr, b.remote_addr) ||
-  a.local_port - b.local_port ||
-  compareStrings(a.local_interface ?? "", b.local_interface ?? "");
-
-/** "⌊seconds⌋ since epoch" reports are too coarse: ids are epoch ms, strictly increasing. */
-export function nextReportId(lastReportId: number | undefined, now: number): number {
-  return Math.max(Math.floor(now), (lastReportId ?? 0) + 1);
-}
-
 export function buildReport(snapshot: Snapshot, opts: BuildOptions): BuiltReport {
   const truncations: Truncation[] = [];
-  const cap = <T>(list: string, items: T[], cmp: (a: T, b: T) => number): T[] => {
-    const kept = smallestSorted(items, opts.maxListEntries, cmp);
+  const cut: Cut = (list, items, order, key) => {
+    const rank = opts.rank;
+    const kept = cheapestFirst(items, opts.maxListEntries, rank ? (t) => rank(list, key(t)) : () => 0, order);
     if (kept.length < items.length) truncations.push({ list, kept: kept.length, total: items.length });
     return kept;
   };
-  const metrics: Metrics = {};
-  if (snapshot.listeningTcpPorts) {
-    const all = snapshot.listeningTcpPorts;
-    metrics.listening_tcp_ports = { ports: cap("listening_tcp_ports", all, comparePorts), total: all.length };
+  const metrics: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(FAMILIES) as Array<[string, Family<unknown, unknown>]>) {
+    const value = f.input === "traffic" ? opts.networkStats : (snapshot as Record<string, unknown>)[f.input];
+    if (value !== undefined) metrics[name] = f.block(value, cut);
   }
-  if (snapshot.listeningUdpPorts) {
-    const all = snapshot.listeningUdpPorts;
-    metrics.listening_udp_ports = { ports: cap("listening_udp_ports", all, comparePorts), total: all.length };
-  }
-  if (opts.networkStats) metrics.network_stats = { ...opts.networkStats };
-  if (snapshot.establishedConnections) {
-    const all = snapshot.establishedConnections;
-    metrics.tcp_connections = {
-      established_connections: { connections: cap("connections", all, compareConnections), total: all.length },
-    };
-  }
-  const report: Report = { header: { report_id: opts.reportId, version: REPORT_VERSION }, metrics };
+  const report: Report = { header: { report_id: opts.reportId, version: REPORT_VERSION }, metrics: metrics as Metrics };
   if (opts.customMetrics && Object.keys(opts.customMetrics).length > 0) {
     report.custom_metrics = capCustomMetrics(opts.customMetrics, opts.maxListEntries, truncations);
   }
@@ -82,4 +69,59 @@ function capCustomMetrics(custom: CustomMetrics, max: number, truncations: Trunc
     }
   }
   return out;
+}
+
+export interface ProduceOptions extends BuildOptions {
+  format: ReportFormat;
+  shortNames: boolean;
+  maxBytes?: number;
+}
+
+/** A part of the report left out because it broke the schema (one bad value must not cost the rest). */
+export interface Dropped {
+  path: string;
+  reason: string;
+}
+
+export interface ProducedReport extends BuiltReport {
+  payload: Buffer;
+  dropped: Dropped[];
+}
+
+/**
+ * Build, validate, encode and fit under the size limit: the whole path from a snapshot to the
+ * exact bytes that are published (and that `collect` prints). A block or custom metric that
+ * fails validation is left out and named in `dropped`; the rest of the report still goes.
+ */
+export function produceReport(snapshot: Snapshot, opts: ProduceOptions): ProducedReport {
+  const maxBytes = opts.maxBytes ?? MAX_REPORT_BYTES;
+  let maxListEntries = opts.maxListEntries;
+  for (;;) {
+    const built = buildReport(snapshot, { ...opts, maxListEntries });
+    const dropped = dropInvalid(built.report);
+    const payload = encodeReport(built.report, opts.format, opts.shortNames);
+    if (payload.length <= maxBytes) return { ...built, payload, dropped };
+    if (maxListEntries === 0) throw new Error(`report is ${payload.length} bytes even with empty lists (limit ${maxBytes})`);
+    // Too big: shrink every list and try again (each pass halves the cap).
+    maxListEntries = Math.floor(maxListEntries / 2);
+  }
+}
+
+/** Removes the metric blocks and custom metrics that hold an invalid value; returns what went. */
+function dropInvalid(report: Report): Dropped[] {
+  const dropped: Dropped[] = [];
+  for (let pass = 0; pass < 64; pass++) {
+    const checked = ReportSchema.safeParse(report);
+    if (checked.success) return dropped;
+    const issue = checked.error.issues[0]!;
+    const [section, name] = issue.path as Array<string | number>;
+    const container = section === "metrics" ? report.metrics : section === "custom_metrics" ? report.custom_metrics : undefined;
+    if (container === undefined || typeof name !== "string" || !(name in container)) {
+      throw new Error(`report failed validation: ${describeZodError(checked.error, report)}`);
+    }
+    dropped.push({ path: `${section}.${name}`, reason: describeZodError(checked.error, report).split("; ")[0]! });
+    delete (container as Record<string, unknown>)[name];
+    if (section === "custom_metrics" && Object.keys(container).length === 0) delete report.custom_metrics;
+  }
+  throw new Error("report failed validation");
 }

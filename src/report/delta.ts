@@ -2,7 +2,7 @@
 
 import { z } from "zod";
 import type { InterfaceCounters } from "../procfs/net-dev.js";
-import type { NetworkStats } from "./schema.js";
+import type { Traffic } from "../metrics/catalogue.js";
 
 /** Raw counters per interface, as kept between samples. */
 export const CountersSchema = z.object({ bi: z.number().min(0), bo: z.number().min(0), pi: z.number().min(0), po: z.number().min(0) });
@@ -38,7 +38,7 @@ export function networkStatsDelta(
   cur: CounterMap,
   excluded: ReadonlySet<string>,
   counterBits: 32 | 64,
-): Required<NetworkStats> {
+): Traffic {
   const sum = { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 };
   for (const [name, c] of Object.entries(cur)) {
     if (excluded.has(name)) continue;

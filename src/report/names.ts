@@ -1,30 +1,10 @@
-// Long ↔ short key names (spec's short-name table; the embedded SDK's DEFENDER_REPORT_*_KEY).
-// Custom metric names and their value keys (number, number_list, ...) are never shortened.
+// Long ↔ short key names (the spec's short-name table, derived from the metric catalogue; the
+// embedded SDK's DEFENDER_REPORT_*_KEY agree). Custom metric names and their value keys
+// (number, number_list, ...) are never shortened.
 
-export const SHORT_NAMES: Readonly<Record<string, string>> = {
-  header: "hed",
-  report_id: "rid",
-  version: "v",
-  metrics: "met",
-  custom_metrics: "cmet",
-  listening_tcp_ports: "tp",
-  listening_udp_ports: "up",
-  ports: "pts",
-  port: "pt",
-  interface: "if",
-  total: "t",
-  network_stats: "ns",
-  bytes_in: "bi",
-  bytes_out: "bo",
-  packets_in: "pi",
-  packets_out: "po",
-  tcp_connections: "tc",
-  established_connections: "ec",
-  connections: "cs",
-  remote_addr: "rad",
-  local_port: "lp",
-  local_interface: "li",
-};
+import { SHORT_NAMES } from "../metrics/catalogue.js";
+
+export { SHORT_NAMES };
 
 export const LONG_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(SHORT_NAMES).map(([long, short]) => [short, long]),

@@ -1,58 +1,14 @@
 // The Device Defender metrics report, long names: the single source of truth. The TypeScript
-// types are inferred from it and every report is validated against it before it leaves.
+// types are inferred from it and every report is validated against it before it leaves. The
+// "metrics" block comes from the metric catalogue (src/metrics/catalogue.ts).
 // Source: AWS IoT developer guide, "Device metrics document specification"
 // (https://docs.aws.amazon.com/iot/latest/developerguide/detect-device-side-metrics.html).
 
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
+import { MetricsSchema } from "../metrics/catalogue.js";
 
-const count = z.int().min(0);
-const portNumber = z.int().min(1).max(65535);
-
-/** "ip:port" with IPv6 in brackets ("[2001:db8::1]:443"); the spec's "Number" type is a doc slip. */
-export const endpoint = z.string().refine((s) => {
-  const m = /^(?:\[([^\]]+)\]|([0-9.]+)):(\d{1,5})$/.exec(s);
-  if (!m) return false;
-  const ipOk = m[1] !== undefined ? isIPv6(m[1]) : isIPv4(m[2]!);
-  return ipOk && Number(m[3]) <= 65535;
-}, "must be ip:port, IPv6 in brackets");
-
-export const PortEntrySchema = z.strictObject({
-  port: portNumber,
-  interface: z.string().min(1).optional(),
-});
-
-export const PortsSchema = z.strictObject({
-  ports: z.array(PortEntrySchema).optional(),
-  total: count.optional(),
-});
-
-/** Delta metrics, ">= 0". */
-export const NetworkStatsSchema = z.strictObject({
-  bytes_in: count.optional(),
-  bytes_out: count.optional(),
-  packets_in: count.optional(),
-  packets_out: count.optional(),
-});
-
-export const ConnectionSchema = z.strictObject({
-  remote_addr: endpoint,
-  local_port: z.int().min(0).max(65535).optional(),
-  local_interface: z.string().min(1).optional(),
-});
-
-export const MetricsSchema = z.strictObject({
-  listening_tcp_ports: PortsSchema.optional(),
-  listening_udp_ports: PortsSchema.optional(),
-  network_stats: NetworkStatsSchema.optional(),
-  tcp_connections: z
-    .strictObject({
-      established_connections: z
-        .strictObject({ connections: z.array(ConnectionSchema).optional(), total: count.optional() })
-        .optional(),
-    })
-    .optional(),
-});
+export { MetricsSchema };
 
 /** Custom metric names: 1-128 of [a-zA-Z0-9:_-], not starting with "aws:" (API CreateCustomMetric). */
 export const CustomMetricName = z
@@ -85,6 +41,5 @@ export const ReportSchema = z
 
 export type Report = z.infer<typeof ReportSchema>;
 export type Metrics = z.infer<typeof MetricsSchema>;
-export type NetworkStats = z.infer<typeof NetworkStatsSchema>;
 export type CustomMetrics = z.infer<typeof CustomMetricsSchema>;
 export type CustomMetricValue = z.infer<typeof CustomMetricValueSchema>;

@@ -1,7 +1,16 @@
-// Deterministic list truncation: the report keeps the `cap` smallest entries in a fixed order,
-// so two samples of the same state give the same report. `total` keeps the true count.
+// Deterministic list truncation: keep the `cap` entries that come first by (rank, order), so
+// two samples of the same state give the same report. O(n log cap): 70,000 connections cost little.
 
-/** The `cap` smallest items by `cmp`, sorted. O(n log cap), so 70,000 connections cost little. */
+/** The `cap` first items by `rank` then `order`, sorted by `order`. */
+export function cheapestFirst<T>(items: readonly T[], cap: number, rank: (t: T) => number, order: (a: T, b: T) => number): T[] {
+  if (items.length <= cap) return [...items].sort(order);
+  if (cap <= 0) return [];
+  const ranked = items.map((item) => ({ item, r: rank(item) }));
+  const cmp = (a: { item: T; r: number }, b: { item: T; r: number }) => a.r - b.r || order(a.item, b.item);
+  return smallestSorted(ranked, cap, cmp).map((x) => x.item).sort(order);
+}
+
+/** The `cap` smallest items by `cmp`, sorted. */
 export function smallestSorted<T>(items: readonly T[], cap: number, cmp: (a: T, b: T) => number): T[] {
   if (items.length <= cap) return [...items].sort(cmp);
   if (cap <= 0) return [];
@@ -38,5 +47,3 @@ export function smallestSorted<T>(items: readonly T[], cap: number, cmp: (a: T, 
   }
   return heap.sort(cmp);
 }
-
-export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -3,9 +3,10 @@
 import { readFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { collectSnapshot } from "../../src/collect/collect.js";
+import { CollectContext, newMemory } from "../../src/collect/context.js";
+import { takeSnapshot } from "../../src/collect/snapshot.js";
 import { ProcFS } from "../../src/procfs/fs.js";
-import { produceReport } from "../../src/report/produce.js";
+import { produceReport } from "../../src/report/build.js";
 import { tempDir } from "../helpers.js";
 import { writeSyntheticProc } from "./synthetic-proc.js";
 
@@ -29,7 +30,7 @@ function time(fn: () => void, runs: number): number {
 
 /** The same work the component does per cycle: sample, build, validate, encode. */
 function collectOnce(root: string): void {
-  const snapshot = collectSnapshot(new ProcFS(root));
+  const snapshot = takeSnapshot(new CollectContext(new ProcFS(root), new Set(["lo"]), newMemory()));
   produceReport(snapshot, {
     reportId: Date.now(),
     maxListEntries: 100,
@@ -87,7 +88,7 @@ export async function benchMetrics(lines: string[]): Promise<void> {
   const CONNECTIONS = 5_000; // 10,000 ESTABLISHED rows counting both ends; needs ~10,100 fds
   const { sockets, servers } = await openLoopbackConnections(CONNECTIONS);
   try {
-    const established = collectSnapshot(new ProcFS("/proc")).establishedConnections?.length ?? 0;
+    const established = takeSnapshot(new CollectContext(new ProcFS("/proc"), new Set(["lo"]), newMemory())).established_connections?.length ?? 0;
     const collect = time(() => collectOnce("/proc"), 15);
     const read = time(() => bareRead("/proc"), 15);
     lines.push(
@@ -170,8 +171,9 @@ export async function benchComponent(lines: string[]): Promise<void> {
 /** All built-in custom metrics together, on a proc root with 2,000 processes. */
 export async function benchCustomMetrics(lines: string[]): Promise<void> {
   const { cpSync, mkdirSync, symlinkSync, writeFileSync } = await import("node:fs");
-  const { CustomMetricsCollector } = await import("../../src/custom/collector.js");
-  const { CustomMetricsConfig, BUILTIN_TYPES } = await import("../../src/custom/definitions.js");
+  const { CustomMetricsReader } = await import("../../src/custom/custom-metrics.js");
+  const { CustomMetricsConfig } = await import("../../src/custom/definitions.js");
+  const { SOURCES } = await import("../../src/collect/collectors/index.js");
   const root = join(tempDir("defender-bench-custom-"), "proc");
   cpSync(join(__dirname, "../fixtures/proc/custom"), root, { recursive: true, verbatimSymlinks: true, filter: (src) => !/\/\d+(\/|$)/.test(src.slice(src.indexOf("custom") + 6)) });
   for (let pid = 1000; pid < 3000; pid++) {
@@ -184,17 +186,21 @@ export async function benchCustomMetrics(lines: string[]): Promise<void> {
   }
   const defs = CustomMetricsConfig.parse(
     Object.fromEntries(
-      Object.entries(BUILTIN_TYPES).map(([source, type]) => [source, source === "disk_used_percent" ? { type, source, path: "/" } : { type, source }]),
+      Object.entries(SOURCES)
+        .filter(([source]) => source !== "file")
+        .map(([source, c]) => [source, source === "disk_used_percent" ? { type: c.custom!.type, source, path: "/" } : { type: c.custom!.type, source }]),
     ),
   );
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
-  const collector = new CustomMetricsCollector(silent);
-  collector.configure(defs);
+  const reader = new CustomMetricsReader(silent);
+  reader.configure(defs);
   const fs = new ProcFS(root);
+  const memory = newMemory();
+  const collect = () => reader.collect(new CollectContext(fs, new Set(["lo"]), memory));
   const start = process.hrtime.bigint();
-  collector.collect(fs, new Set(["lo"]));
+  collect();
   const cold = Number(process.hrtime.bigint() - start) / 1e6;
-  const ms = time(() => collector.collect(fs, new Set(["lo"])), 15);
+  const ms = time(collect, 15);
   lines.push(
     `custom metrics: all ${Object.keys(defs).length} built-ins on a proc root with 2,000 processes (24,000 fd links): median ${ms.toFixed(1)} ms per sample (target < 50 ms); ${cold.toFixed(0)} ms for the first sample or when the listening sockets change (a full fd scan)`,
   );
@@ -203,7 +209,7 @@ export async function benchCustomMetrics(lines: string[]): Promise<void> {
 /** Detect: 100 behaviors over one datapoint, and the history's size on disk for 14 days. */
 export async function benchDetect(lines: string[]): Promise<void> {
   const { evaluate, Baselines } = await import("../../src/detect/evaluate.js");
-  const { SecurityProfileSchema } = await import("../../src/detect/profile.js");
+  const { SecurityProfileSchema } = await import("../../src/detect/profile-schema.js");
   const { History } = await import("../../src/detect/history.js");
   const { statSync } = await import("node:fs");
   // 14 days at 300 s with 20 metrics, the realistic mix of numbers and short lists.

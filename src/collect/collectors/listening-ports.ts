@@ -2,16 +2,20 @@
 // and :: is one entry, as the interface (none, for a wildcard) is the same.
 
 import type { SocketFile } from "../../procfs/fs.js";
-import { type SocketRecord, isListening } from "../../procfs/net-sockets.js";
+import { type Collector, collector } from "../collector.js";
 import type { CollectContext } from "../context.js";
-import type { PortEntry } from "../snapshot.js";
-import type { Collector } from "./index.js";
+import { isListening } from "../listening.js";
 
-function uniquePorts(ctx: CollectContext, files: SocketFile[], listening: (r: SocketRecord) => boolean): PortEntry[] {
+export interface PortEntry {
+  port: number;
+  interface?: string;
+}
+
+function uniquePorts(ctx: CollectContext, files: SocketFile[], protocol: "tcp" | "udp"): PortEntry[] {
   const seen = new Map<string, PortEntry>();
   for (const file of files) {
     for (const r of ctx.sockets(file)) {
-      if (!listening(r) || r.localPort === 0) continue;
+      if (!isListening(r, protocol) || r.localPort === 0) continue;
       const iface = ctx.interfaces.resolve(r.localAddress);
       const key = `${r.localPort}/${iface ?? ""}`;
       if (!seen.has(key)) seen.set(key, iface === undefined ? { port: r.localPort } : { port: r.localPort, interface: iface });
@@ -20,16 +24,6 @@ function uniquePorts(ctx: CollectContext, files: SocketFile[], listening: (r: So
   return [...seen.values()];
 }
 
-export const listeningTcpPorts: Collector = {
-  name: "listening_tcp_ports",
-  collect(ctx) {
-    ctx.snapshot.listeningTcpPorts = uniquePorts(ctx, ["tcp", "tcp6"], (r) => isListening(r, "tcp"));
-  },
-};
+export const listeningTcpPorts: Collector<PortEntry[]> = collector({ collect: (ctx) => uniquePorts(ctx, ["tcp", "tcp6"], "tcp") });
 
-export const listeningUdpPorts: Collector = {
-  name: "listening_udp_ports",
-  collect(ctx) {
-    ctx.snapshot.listeningUdpPorts = uniquePorts(ctx, ["udp", "udp6"], (r) => isListening(r, "udp"));
-  },
-};
+export const listeningUdpPorts: Collector<PortEntry[]> = collector({ collect: (ctx) => uniquePorts(ctx, ["udp", "udp6"], "udp") });

@@ -3,17 +3,48 @@
 // describes what is normal: a datapoint complies when `measured OPERATOR value` holds.
 
 import { z } from "zod";
-import {
-  COMPARISON_OPERATORS,
-  DEVICE_METRICS,
-  DURATIONS,
-  OPERATORS_FOR,
-  STATISTICS,
-  VALUE_FIELD_FOR,
-  type ValueKind,
-  CLOUD_METRICS,
-  isCloudMetric,
-} from "./catalogue.js";
+import { CLOUD_METRICS, DEVICE_METRICS, type ValueKind } from "../metrics/catalogue.js";
+
+export const NUMERIC_OPERATORS = ["less-than", "less-than-equals", "greater-than", "greater-than-equals"] as const;
+/** API ComparisonOperator. */
+export const COMPARISON_OPERATORS = [
+  ...NUMERIC_OPERATORS,
+  "in-cidr-set",
+  "not-in-cidr-set",
+  "in-port-set",
+  "not-in-port-set",
+  "in-set",
+  "not-in-set",
+] as const;
+export type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
+
+/** Operators the API allows for each kind of value (API BehaviorCriteria.comparisonOperator). */
+export const OPERATORS_FOR: Record<ValueKind, readonly ComparisonOperator[]> = {
+  number: NUMERIC_OPERATORS,
+  "port-list": ["in-port-set", "not-in-port-set"],
+  "ip-list": ["in-cidr-set", "not-in-cidr-set"],
+  "number-list": ["in-set", "not-in-set"],
+  "string-list": ["in-set", "not-in-set"],
+};
+
+/** The MetricValue field that carries a value of each kind. */
+export const VALUE_FIELD_FOR: Record<ValueKind, readonly string[]> = {
+  number: ["count", "number"],
+  "port-list": ["ports"],
+  "ip-list": ["cidrs"],
+  "number-list": ["numbers"],
+  "string-list": ["strings"],
+};
+
+/** API EvaluationStatistic pattern. */
+export const STATISTICS = ["p0", "p0.1", "p0.01", "p1", "p10", "p50", "p90", "p99", "p99.9", "p99.99", "p100"] as const;
+
+export const DURATIONS = [300, 600, 900, 1800, 3600] as const;
+
+/** A metric computed by AWS IoT Core (known, or an unknown aws: name: see the lint for those). */
+export function isCloudMetric(metric: string): boolean {
+  return metric in CLOUD_METRICS || (metric.startsWith("aws:") && !(metric in DEVICE_METRICS));
+}
 
 const name = z.string().regex(/^[a-zA-Z0-9:_-]{1,128}$/, "must be 1-128 characters of a-z A-Z 0-9 : _ -");
 

@@ -3,11 +3,15 @@
 
 import { formatEndpoint } from "../../procfs/address.js";
 import { TCP_ESTABLISHED } from "../../procfs/net-sockets.js";
-import type { ConnectionEntry } from "../snapshot.js";
-import type { Collector } from "./index.js";
+import { type Collector, collector } from "../collector.js";
 
-export const tcpConnections: Collector = {
-  name: "tcp_connections",
+export interface ConnectionEntry {
+  remote_addr: string;
+  local_port: number;
+  local_interface?: string;
+}
+
+export const establishedConnections: Collector<ConnectionEntry[]> = collector({
   collect(ctx) {
     const out: ConnectionEntry[] = [];
     for (const file of ["tcp", "tcp6"] as const) {
@@ -15,13 +19,9 @@ export const tcpConnections: Collector = {
         if (r.state !== TCP_ESTABLISHED) continue;
         const iface = ctx.interfaces.resolve(r.localAddress);
         const remote_addr = formatEndpoint(r.remoteAddress, r.remotePort);
-        out.push(
-          iface === undefined
-            ? { remote_addr, local_port: r.localPort }
-            : { remote_addr, local_port: r.localPort, local_interface: iface },
-        );
+        out.push(iface === undefined ? { remote_addr, local_port: r.localPort } : { remote_addr, local_port: r.localPort, local_interface: iface });
       }
     }
-    ctx.snapshot.establishedConnections = out;
+    return out;
   },
-};
+});

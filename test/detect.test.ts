@@ -255,8 +255,8 @@ describe("commands", () => {
 
 describe("PublishMetrics", () => {
   it("lowers the interval floor from 300 s to 10 s when nothing goes to the service", async () => {
-    const { DEFAULT_CONFIG, intervalFloor } = await import("../src/config/schema.js");
-    const { logConfiguration } = await import("../src/config/apply.js");
+    const { DEFAULT_CONFIG } = await import("../src/config/schema.js");
+    const { intervalFloor, logConfiguration } = await import("../src/config/apply.js");
     const { recordingLogger } = await import("./helpers.js");
     assert.equal(intervalFloor(DEFAULT_CONFIG), 300);
     const log = recordingLogger();

@@ -4,7 +4,8 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse } from "yaml";
-import { CONFIG_KEYS, DEFAULT_CONFIG, applyConfiguration } from "../src/config/schema.js";
+import { applyConfiguration } from "../src/config/apply.js";
+import { CONFIG_KEYS, DEFAULT_CONFIG } from "../src/config/schema.js";
 import { ARTIFACT_FILES, COMPONENT_NAME } from "../scripts/recipe.js";
 import { ARTIFACT_DIR, BUNDLE, VERSION } from "./bundle.js";
 import { ROOT, copyFixture, tempDir } from "./helpers.js";

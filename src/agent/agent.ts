@@ -264,7 +264,7 @@ export class Agent {
     const s = this.state;
     const blocked = this.blockedBecause(now, config);
     if (blocked !== undefined) {
-      if (this.once("report.blocked", blocked)) log.warn("report.not_delivered", { reason: blocked, carried_to_next: "yes" });
+      if (this.isNew("report.blocked", blocked)) log.warn("report.not_delivered", { reason: blocked, carried_to_next: "yes" });
       return;
     }
     this.said.delete("report.blocked");
@@ -331,7 +331,8 @@ export class Agent {
     }
   }
 
-  private once(key: string, value: string): boolean {
+  /** True when `value` differs from what was last said under `key`. */
+  private isNew(key: string, value: string): boolean {
     if (this.said.get(key) === value) return false;
     this.said.set(key, value);
     return true;

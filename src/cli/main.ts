@@ -1,6 +1,6 @@
 // Entry point of the bundle: `node defender.js <command>`.
 
-import { REQUIRED_ENV, isUnderGreengrass } from "../config/apply.js";
+import { REQUIRED_ENV, isUnderGreengrass } from "../config/environment.js";
 import { collectCommand } from "./collect.js";
 import { checkProfileCommand, replayCommand } from "./detect.js";
 import { exploreCommand, violationsCommand } from "./explore.js";

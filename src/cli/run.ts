@@ -1,8 +1,9 @@
 // `run`: the component's loop outside Greengrass, writing each report to stdout.
 
 import { Agent } from "../agent/agent.js";
-import { DEFAULT_CONFIG, LOCAL_MIN_INTERVAL_SECONDS } from "../config/schema.js";
-import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
+import { LOCAL_MIN_INTERVAL_SECONDS, logConfiguration } from "../config/apply.js";
+import { msPerSecondFrom } from "../config/environment.js";
+import { DEFAULT_CONFIG } from "../config/schema.js";
 import { WorkDir } from "../store/files.js";
 import { createLogger } from "../util/log.js";
 import { UsageError, parseOptions, readJsonFile } from "./usage.js";

@@ -1,19 +1,63 @@
-// Applying a configuration document and the environment the component runs in; kept apart
-// from the IPC code so that commands that do not talk to Greengrass do not load it.
+// How a configuration document becomes the configuration in force: each key validated on its
+// own (an invalid value is refused by name and keeps its last good value), then the checks across
+// keys, with a log line for each refusal and for what changed.
 
-import { type ComponentConfig, applyConfiguration, intervalFloor } from "./schema.js";
+import type { z } from "zod";
+import { fileAccessProblem } from "../collect/collectors/file.js";
 import type { Logger } from "../util/log.js";
+import { CONFIG_KEYS, type ComponentConfig, type ConfigKey } from "./schema.js";
 
-export const REQUIRED_ENV = ["AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT", "SVCUID", "AWS_IOT_THING_NAME"] as const;
-
-export function isUnderGreengrass(env: NodeJS.ProcessEnv): boolean {
-  return REQUIRED_ENV.every((k) => (env[k] ?? "") !== "");
+export interface ConfigProblem {
+  key: string;
+  value: unknown;
+  rule: string;
 }
 
-/** Test hook for the bench and end-to-end tests: real ms per configured second (default 1000). */
-export function msPerSecondFrom(env: NodeJS.ProcessEnv): number {
-  const v = Number(env.DEFENDER_TEST_MS_PER_SECOND);
-  return Number.isFinite(v) && v > 0 ? v : 1000;
+/**
+ * Applies a configuration document over the last good one. Each key is validated on its own:
+ * an invalid value is reported and the key keeps its last good value. Keys that are absent
+ * return to their defaults (a deployment's reset removes them). Unknown keys (accessControl,
+ * keys of newer versions) are ignored.
+ */
+export function applyConfiguration(doc: unknown, lastGood: ComponentConfig): { config: ComponentConfig; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return { config: lastGood, problems: [{ key: "(root)", value: doc, rule: "configuration must be an object" }] };
+  }
+  // The nucleus's configuration keys are case-insensitive (config/Topics.java).
+  const src = new Map(Object.entries(doc as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
+  const config = { ...lastGood } as Record<ConfigKey, unknown>;
+  for (const [key, schema] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, z.ZodType]>) {
+    const value = src.get(key.toLowerCase());
+    const parsed = schema.safeParse(value ?? undefined);
+    if (parsed.success) config[key] = parsed.data;
+    else {
+      const rule = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+      problems.push({ key, value, rule });
+    }
+  }
+  // Across keys: a file source must name a file it may read (src/collect/collectors/file.ts).
+  const c = config as ComponentConfig;
+  const refused = Object.entries(c.CustomMetrics).flatMap(([name, d]) => {
+    if (d.source !== "file" || d.path === undefined) return [];
+    const problem = fileAccessProblem(d.path, c.CustomMetricFileRoots, c.ProcRoot);
+    return problem ? [`${name}.path: ${problem}`] : [];
+  });
+  if (refused.length > 0) {
+    problems.push({ key: "CustomMetrics", value: src.get("custommetrics"), rule: refused.join("; ") });
+    config.CustomMetrics = lastGood.CustomMetrics;
+  }
+  return { config: c, problems };
+}
+
+/** The service throttles reports sent more often than every 300 s (developer guide, "Sending metrics"). */
+export const SERVICE_MIN_INTERVAL_SECONDS = 300;
+/** Reports that stay on the device are not throttled. */
+export const LOCAL_MIN_INTERVAL_SECONDS = 10;
+
+/** The lowest interval honoured: the service's throttle applies only when reports go to it. */
+export function intervalFloor(config: ComponentConfig): number {
+  return config.PublishMetrics ? SERVICE_MIN_INTERVAL_SECONDS : LOCAL_MIN_INTERVAL_SECONDS;
 }
 
 /** Applies a configuration document, logging each refused key and the interval floor. */

@@ -4,7 +4,6 @@
 // you define numeric configuration values as strings"), so numeric and boolean keys take both.
 
 import { z } from "zod";
-import { fileAccessProblem } from "../collect/collectors/file.js";
 import { CustomMetricsConfig } from "../custom/definitions.js";
 
 const numeric = z.union(
@@ -74,56 +73,3 @@ export type ComponentConfig = { [K in ConfigKey]: z.output<(typeof CONFIG_KEYS)[
 export const DEFAULT_CONFIG: ComponentConfig = Object.fromEntries(
   Object.entries(CONFIG_KEYS).map(([k, schema]) => [k, schema.parse(undefined)]),
 ) as ComponentConfig;
-
-export interface ConfigProblem {
-  key: string;
-  value: unknown;
-  rule: string;
-}
-
-/**
- * Applies a configuration document over the last good one. Each key is validated on its own:
- * an invalid value is reported and the key keeps its last good value. Keys that are absent
- * return to their defaults (a deployment's reset removes them). Unknown keys (accessControl,
- * keys of newer versions) are ignored.
- */
-export function applyConfiguration(doc: unknown, lastGood: ComponentConfig): { config: ComponentConfig; problems: ConfigProblem[] } {
-  const problems: ConfigProblem[] = [];
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-    return { config: lastGood, problems: [{ key: "(root)", value: doc, rule: "configuration must be an object" }] };
-  }
-  // The nucleus's configuration keys are case-insensitive (config/Topics.java).
-  const src = new Map(Object.entries(doc as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
-  const config = { ...lastGood } as Record<ConfigKey, unknown>;
-  for (const [key, schema] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, z.ZodType]>) {
-    const value = src.get(key.toLowerCase());
-    const parsed = schema.safeParse(value ?? undefined);
-    if (parsed.success) config[key] = parsed.data;
-    else {
-      const rule = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
-      problems.push({ key, value, rule });
-    }
-  }
-  // Across keys: a file source must name a file it may read (src/collect/collectors/file.ts).
-  const c = config as ComponentConfig;
-  const refused = Object.entries(c.CustomMetrics).flatMap(([name, d]) => {
-    if (d.source !== "file" || d.path === undefined) return [];
-    const problem = fileAccessProblem(d.path, c.CustomMetricFileRoots, c.ProcRoot);
-    return problem ? [`${name}.path: ${problem}`] : [];
-  });
-  if (refused.length > 0) {
-    problems.push({ key: "CustomMetrics", value: src.get("custommetrics"), rule: refused.join("; ") });
-    config.CustomMetrics = lastGood.CustomMetrics;
-  }
-  return { config: c, problems };
-}
-
-/** The service throttles reports sent more often than every 300 s (developer guide, "Sending metrics"). */
-export const SERVICE_MIN_INTERVAL_SECONDS = 300;
-/** Reports that stay on the device are not throttled. */
-export const LOCAL_MIN_INTERVAL_SECONDS = 10;
-
-/** The lowest interval honoured: the service's throttle applies only when reports go to it. */
-export function intervalFloor(config: ComponentConfig): number {
-  return config.PublishMetrics ? SERVICE_MIN_INTERVAL_SECONDS : LOCAL_MIN_INTERVAL_SECONDS;
-}

@@ -5,8 +5,9 @@
 
 import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
 import { Agent, type ReportChannel } from "../agent/agent.js";
-import { logConfiguration, msPerSecondFrom } from "../config/apply.js";
-import { type ComponentConfig, DEFAULT_CONFIG, intervalFloor } from "../config/schema.js";
+import { intervalFloor, logConfiguration } from "../config/apply.js";
+import { msPerSecondFrom } from "../config/environment.js";
+import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
 import { datapointOfSample } from "../detect/datapoint.js";
 import { Detector } from "../detect/detector.js";
 import type { ViolationEvent } from "../detect/evaluate.js";

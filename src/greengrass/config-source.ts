@@ -5,7 +5,8 @@
 // the key, value and rule in its status message (deployment/DynamicComponentConfigurationValidator).
 
 import { z } from "zod";
-import { type ComponentConfig, applyConfiguration } from "../config/schema.js";
+import { applyConfiguration } from "../config/apply.js";
+import type { ComponentConfig } from "../config/schema.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
 import { lintProfile } from "../detect/lint.js";
 import { type Logger } from "../util/log.js";

@@ -18,12 +18,17 @@ const opts = { thingName: "gw-1", minStatisticalDatapoints: 3 };
 const profile = (...behaviors: Behavior[]) => SecurityProfileSchema.parse({ securityProfileName: "P", behaviors });
 const dp = (time: number, values: Record<string, MetricValue>): Datapoint => ({ time, values });
 
+/** Gives each datapoint the seconds since the one before, as the component and replay do. */
+function withIntervals(points: Datapoint[]): Datapoint[] {
+  return points.map((d, i) => (i === 0 || d.interval !== undefined ? d : { ...d, interval: (d.time - points[i - 1]!.time) / 1000 }));
+}
+
 /** Runs datapoints through the evaluator; returns each datapoint's events. */
 function run(behaviors: Behavior[], points: Datapoint[], states: AlarmStates = {}, options = opts) {
   const p = [profile(...behaviors)];
   const history: Datapoint[] = [];
   const out: ViolationEvent[][] = [];
-  for (const d of points) {
+  for (const d of withIntervals(points)) {
     out.push(evaluate(p, history, d, states, options).events);
     history.push(d);
   }
@@ -127,7 +132,7 @@ describe("statistical thresholds: the device's own baseline", () => {
     const states: AlarmStates = {};
     const history: Datapoint[] = [];
     const verdicts: string[] = [];
-    for (const d of [pk(1, 10), pk(2, 12), pk(3, 11), pk(4, 12), pk(5, 50), pk(6, 12)]) {
+    for (const d of withIntervals([pk(0, 10), pk(1000, 10), pk(2000, 12), pk(3000, 11), pk(4000, 12), pk(5000, 50), pk(6000, 12)]).slice(1)) {
       verdicts.push(evaluate(p, history, d, states, opts).verdicts[0]!.outcome);
       history.push(d);
     }
@@ -156,7 +161,7 @@ describe("incremental baselines", () => {
     const a: AlarmStates = {};
     const z: AlarmStates = {};
     for (let i = 0; i < 300; i++) {
-      const d = dp(i * 300_000, { "aws:all-bytes-out": { count: (i * 7919) % 1000 + (i % 50 === 0 ? 5000 : 0) } });
+      const d = { ...dp(i * 300_000, { "aws:all-bytes-out": { count: (i * 7919) % 1000 + (i % 50 === 0 ? 5000 : 0) } }), interval: i === 0 ? undefined : 300 - (i % 3) * 100 };
       const plain = evaluate(p, history, d, a, opts).verdicts.map((v) => `${v.outcome}:${v.threshold}`);
       const fast = evaluate(p, history, d, z, { ...opts, baselines: cached }).verdicts.map((v) => `${v.outcome}:${v.threshold}`);
       assert.deepEqual(fast, plain, `datapoint ${i}`);
@@ -180,8 +185,8 @@ describe("the default profile", () => {
     const history: Datapoint[] = [];
     const states: AlarmStates = {};
     const seen: string[] = [];
-    for (const r of [...normal, ...spike]) {
-      const d = datapointOf(r);
+    for (const [i, r] of [...normal, ...spike].entries()) {
+      const d = { ...datapointOf(r), ...(i > 0 ? { interval: 300 } : {}) };
       for (const e of evaluate([DEFAULT_PROFILE], history, d, states, { ...opts, minStatisticalDatapoints: 30 }).events) seen.push(`${(d.time - 1_790_000_000_000) / 300_000}:${e.behavior.name}:${e.violationEventType}`);
       history.push(d);
     }
@@ -245,9 +250,10 @@ describe("commands", () => {
     const out = bundle(["replay", "--profile", join(dir, "p.json"), "--reports", join(dir, "reports.ndjson"), "--thing", "gw-1"]);
     assert.equal(out.status, 0, out.stderr);
     const events = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    // Ids below 1e11 are epoch seconds (the Python agent, the embedded C demo): times are in ms.
     assert.deepEqual(events.map((e) => [e.violationEventType, e.violationEventTime, e.thingName, e.metricValue]), [
-      ["in-alarm", 2, "gw-1", { ports: [22, 8080] }],
-      ["alarm-cleared", 3, "gw-1", { ports: [22] }],
+      ["in-alarm", 2000, "gw-1", { ports: [22, 8080] }],
+      ["alarm-cleared", 3000, "gw-1", { ports: [22] }],
     ]);
     assert.match(out.stderr, /WARN replay\.line_skipped line=3/);
   });

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync, truncateSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { datapointOfReport } from "../src/detect/datapoint.js";
-import { Detector, HISTORY_FILE } from "../src/detect/detector.js";
+import { Detector, LEGACY_HISTORY_FILE } from "../src/detect/detector.js";
 import { WorkDir } from "../src/store/files.js";
-import { History } from "../src/detect/history.js";
+import { DEFAULT_CONFIG } from "../src/config/schema.js";
+import { HISTORY_FOLDER, History } from "../src/detect/history.js";
 import { SecurityProfileSchema } from "../src/detect/profile-schema.js";
 import type { Report } from "../src/report/schema.js";
 import { BUNDLE } from "./bundle.js";
@@ -16,38 +17,65 @@ const dp = (time: number, n: number) => ({ time, values: { "aws:all-bytes-out": 
 const big = { maxAgeMs: Infinity, maxBytes: Infinity };
 
 describe("history", () => {
+  const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".ndjson")).sort();
+
   it("keeps datapoints across reopening", () => {
-    const path = join(tempDir(), HISTORY_FILE);
-    const h = new History(path, big);
+    const dir = join(tempDir(), HISTORY_FOLDER);
+    const h = new History(dir, big);
     for (let i = 1; i <= 5; i++) h.append(dp(i * 1000, i));
-    assert.deepEqual(new History(path, big).datapoints, [1, 2, 3, 4, 5].map((i) => dp(i * 1000, i)));
+    assert.deepEqual(new History(dir, big).datapoints, [1, 2, 3, 4, 5].map((i) => dp(i * 1000, i)));
   });
 
   it("a power cut mid-write loses only the datapoint being written", () => {
-    const path = join(tempDir(), HISTORY_FILE);
-    const h = new History(path, big);
+    const dir = join(tempDir(), HISTORY_FOLDER);
+    const h = new History(dir, big);
     for (let i = 1; i <= 4; i++) h.append(dp(i * 1000, i));
-    truncateSync(path, statSync(path).size - 7); // the last record is cut in the middle
-    const reopened = new History(path, big);
+    const last = join(dir, files(dir).at(-1)!);
+    truncateSync(last, statSync(last).size - 7); // the last record is cut in the middle
+    const reopened = new History(dir, big);
     assert.equal(reopened.dropped, 1);
     assert.deepEqual(reopened.datapoints.map((d) => d.time), [1000, 2000, 3000]);
     reopened.append(dp(5000, 5)); // and the file is whole again
-    assert.deepEqual(new History(path, big).datapoints.map((d) => d.time), [1000, 2000, 3000, 5000]);
+    assert.deepEqual(new History(dir, big).datapoints.map((d) => d.time), [1000, 2000, 3000, 5000]);
   });
 
-  it("drops the oldest first, by age and by size", () => {
-    const path = join(tempDir(), HISTORY_FILE);
-    const byAge = new History(path, { maxAgeMs: 3000, maxBytes: Infinity });
+  it("drops the oldest first, by age and by size, a whole segment at a time, rewriting nothing that stays", () => {
+    const dir = join(tempDir(), HISTORY_FOLDER);
+    const byAge = new History(dir, { maxAgeMs: 3000, maxBytes: Infinity });
     for (let i = 1; i <= 6; i++) byAge.append(dp(i * 1000, i));
-    assert.deepEqual(new History(path, big).datapoints.map((d) => d.time), [4000, 5000, 6000]);
-    const path2 = join(tempDir(), HISTORY_FILE);
-    const bySize = new History(path2, { maxAgeMs: Infinity, maxBytes: 2000 });
-    for (let i = 1; i <= 100; i++) bySize.append(dp(i * 1000, i));
-    assert.ok(statSync(path2).size <= 2000);
-    const kept = new History(path2, big).datapoints.map((d) => d.time);
-    assert.equal(kept.at(-1), 100_000);
+    assert.deepEqual(byAge.datapoints.map((d) => d.time), [4000, 5000, 6000], "in memory: exactly the age bound");
+    assert.deepEqual(new History(dir, { maxAgeMs: 3000, maxBytes: Infinity }).datapoints.map((d) => d.time), [4000, 5000, 6000]);
+    const dir2 = join(tempDir(), HISTORY_FOLDER);
+    const bySize = new History(dir2, { maxAgeMs: Infinity, maxBytes: 4000 });
+    const seen = new Map<string, { ino: number; text: string }>();
+    for (let i = 1; i <= 200; i++) {
+      bySize.append(dp(i * 1000, i));
+      // A segment that stays is only ever appended to: same file, and what it held is still its start.
+      for (const f of files(dir2)) {
+        const st = statSync(join(dir2, f));
+        const text = readFileSync(join(dir2, f), "utf8");
+        const before = seen.get(f);
+        if (before) {
+          assert.equal(st.ino, before.ino, `${f} was rewritten`);
+          assert.ok(text.startsWith(before.text), `${f} was changed, not appended to`);
+        }
+        seen.set(f, { ino: st.ino, text });
+      }
+    }
+    const total = files(dir2).reduce((n, f) => n + statSync(join(dir2, f)).size, 0);
+    assert.ok(total <= 4000, `${total} bytes on disk`);
+    const kept = new History(dir2, big).datapoints.map((d) => d.time);
+    assert.equal(kept.at(-1), 200_000);
     assert.deepEqual(kept, [...kept].sort((a, b) => a - b));
     assert.ok(kept.length > 10 && kept[0]! > 1000);
+    assert.deepEqual(bySize.datapoints.map((d) => d.time), kept, "memory holds no more than the disk");
+  });
+
+  it("adopts the single-file history of version 1.0.0", () => {
+    const work = tempDir();
+    writeFileSync(join(work, LEGACY_HISTORY_FILE), `${JSON.stringify({ t: 1000, v: { "aws:all-bytes-out": { c: 7 } } })}\n`);
+    const h = new History(join(work, HISTORY_FOLDER), big, false, undefined, undefined, join(work, LEGACY_HISTORY_FILE));
+    assert.deepEqual(h.datapoints, [{ time: 1000, values: { "aws:all-bytes-out": { count: 7 } } }]);
   });
 });
 
@@ -69,8 +97,9 @@ describe("violations and explore", () => {
       tcp_connections: { established_connections: { connections: peers.map((p) => ({ remote_addr: `${p}:443`, local_port: 40000 })), total: peers.length } },
     },
   });
-  const detector = new Detector({ work: new WorkDir(dir, recordingLogger()), thingName: "gw-1", log: recordingLogger(), minStatisticalDatapoints: () => 30, history: { maxAgeMs: 14 * 86_400_000, maxBytes: 5_000_000 } });
-  detector.configure([profile]);
+  const config = { ...DEFAULT_CONFIG, DefaultProfile: false, SecurityProfiles: [profile] };
+  const detector = new Detector({ work: new WorkDir(dir, recordingLogger()), thingName: "gw-1", log: recordingLogger(), config: () => config });
+  detector.configure(config);
   const events = [
     report(0, 1000, ["10.0.0.1"]),
     report(1, 9000, ["10.0.0.1", "198.51.100.9"]),
@@ -80,7 +109,8 @@ describe("violations and explore", () => {
   const cli = (args: string[]) => spawnSync(process.execPath, [BUNDLE, ...args, "--work-dir", dir], { encoding: "utf8" });
 
   it("the history holds only the metrics the profiles use or retain", () => {
-    const line = JSON.parse(readFileSync(join(dir, HISTORY_FILE), "utf8").split("\n")[0]!);
+    const first = readdirSync(join(dir, HISTORY_FOLDER)).sort()[0]!;
+    const line = JSON.parse(readFileSync(join(dir, HISTORY_FOLDER, first), "utf8").split("\n")[0]!);
     assert.deepEqual(Object.keys(line.v).sort(), ["aws:all-bytes-out", "aws:all-packets-out", "aws:destination-ip-addresses"]);
     assert.deepEqual(events.map((e) => `${e.behavior.name}:${e.violationEventType}`), ["BytesOut:in-alarm", "Dst:in-alarm", "Dst:alarm-cleared", "BytesOut:alarm-cleared"]);
   });

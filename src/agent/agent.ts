@@ -42,6 +42,8 @@ export interface AgentOptions {
   msPerSecond?: number;
   /** The state file's name in the work folder (default state.json). */
   stateFileName?: string;
+  /** Whether a list entry breaks a profile's list behavior: such entries are kept first when a list is cut. */
+  breaks?: (list: string, key: string) => boolean;
 }
 
 /** Node's timers overflow above 2^31 − 1 ms (and then fire at once): longer waits are chained. */
@@ -69,6 +71,8 @@ export class Agent {
   readonly custom: CustomMetricsReader;
   /** What collectors keep between samples (CPU times, the listener scan). */
   private readonly memory: CollectorMemory = newMemory();
+  /** Each list's entries in the previous report, so new ones are kept before old ones when a list is cut. */
+  private previousKeys = new Map<string, Set<string>>();
   readonly counts = { samples: 0, published: 0, refused: 0 };
 
   constructor(private readonly opts: AgentOptions) {
@@ -276,8 +280,13 @@ export class Agent {
     const traffic = fresh ? addTraffic(fresh, carry) : hasCarry && sample.counters ? carry : undefined;
     const reportId = nextReportId(s.reportId, now);
     let produced: ProducedReport;
+    const previous = this.previousKeys;
+    const breaks = this.opts.breaks;
+    // When a list must be cut: entries that break a profile's list first, then new ones.
+    const rank = (list: string, key: string) => (breaks?.(list, key) ? 0 : previous.has(list) && !previous.get(list)!.has(key) ? 1 : 2);
     try {
-      produced = reportOf(sample, settingsOf(config), reportId, traffic, log);
+      produced = reportOf(sample, settingsOf(config), reportId, traffic, log, rank);
+      this.previousKeys = produced.keys;
     } catch (err) {
       log.error("report.invalid", { report_id: reportId, reason: errorMessage(err) });
       return;

@@ -1,13 +1,15 @@
+// `collect`: one sample, one report on stdout, exactly the bytes the component would publish.
+
 import { newMemory } from "../collect/context.js";
+import { type State, baselineFor, initialState, readStateFile } from "../agent/state.js";
+import { DEFAULT_REPORT_SETTINGS, type ReportSettings, reportOf, takeSample, trafficSince } from "../agent/sample.js";
 import { CustomMetricsReader } from "../custom/custom-metrics.js";
 import { CustomMetricsConfig } from "../custom/definitions.js";
-import { describeZodError } from "../util/zod-errors.js";
-import { DEFAULT_REPORT_SETTINGS, type ReportSettings, reportOf, takeSample, trafficSince } from "../agent/sample.js";
-import { type State, baselineFor, initialState, readStateFile } from "../agent/state.js";
 import { nextReportId } from "../report/report-id.js";
 import { writeFileAtomic } from "../store/files.js";
 import { createLogger } from "../util/log.js";
-import { UsageError, parseOptions, readJsonFile } from "./usage.js";
+import { describeZodError } from "../util/zod-errors.js";
+import { CommandError, UsageError, configOptions, parseOptions, readJsonFile } from "./options.js";
 
 export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string; customMetrics?: CustomMetricsConfig } {
   const values = parseOptions(argv, {
@@ -18,27 +20,19 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
     "max-list-entries": { type: "string" },
     "exclude-interfaces": { type: "string" },
     "custom-metrics": { type: "string" },
+    "file-roots": { type: "string" },
   });
-  const format = values.format ?? DEFAULT_REPORT_SETTINGS.format;
-  if (format !== "json" && format !== "cbor") throw new UsageError(`--format must be json or cbor, not "${format}"`);
-  let maxListEntries = DEFAULT_REPORT_SETTINGS.maxListEntries;
-  if (values["max-list-entries"] !== undefined) {
-    maxListEntries = Number(values["max-list-entries"]);
-    if (!/^\d+$/.test(values["max-list-entries"]) || maxListEntries < 1) {
-      throw new UsageError(`--max-list-entries must be a whole number of at least 1, not "${values["max-list-entries"]}"`);
-    }
-  }
-  if (values["proc-root"] === "") throw new UsageError("--proc-root must not be empty");
+  const c = configOptions(
+    { ...values, "file-roots": values["file-roots"]?.split(",").map((s) => s.trim()).filter((s) => s !== "") },
+    { "proc-root": "ProcRoot", format: "Format", "short-names": "ShortNames", "max-list-entries": "MaxListEntries", "exclude-interfaces": "ExcludedInterfaces", "file-roots": "CustomMetricFileRoots" },
+  );
   const settings: ReportSettings = {
-    procRoot: values["proc-root"] ?? DEFAULT_REPORT_SETTINGS.procRoot,
-    format,
-    shortNames: values["short-names"] ?? false,
-    maxListEntries,
-    fileRoots: DEFAULT_REPORT_SETTINGS.fileRoots,
-    excludedInterfaces:
-      values["exclude-interfaces"] === undefined
-        ? DEFAULT_REPORT_SETTINGS.excludedInterfaces
-        : values["exclude-interfaces"].split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    procRoot: c.ProcRoot ?? DEFAULT_REPORT_SETTINGS.procRoot,
+    format: c.Format ?? DEFAULT_REPORT_SETTINGS.format,
+    shortNames: c.ShortNames ?? false,
+    maxListEntries: c.MaxListEntries ?? DEFAULT_REPORT_SETTINGS.maxListEntries,
+    excludedInterfaces: c.ExcludedInterfaces ?? DEFAULT_REPORT_SETTINGS.excludedInterfaces,
+    fileRoots: c.CustomMetricFileRoots ?? DEFAULT_REPORT_SETTINGS.fileRoots,
   };
   let customMetrics: CustomMetricsConfig | undefined;
   if (values["custom-metrics"] !== undefined) {
@@ -70,6 +64,8 @@ export function collectCommand(argv: string[]): number {
   memory.cpu = state.cpu;
   const now = Date.now();
   const sample = takeSample(settings, log, now, memory, custom);
+  // A proc root without network files is an error, not an idle device.
+  if (sample.blind) throw new CommandError(sample.blind);
   const traffic = trafficSince(baselineFor(state.reportCounters, state.bootId, sample.bootId), sample, settings.excludedInterfaces);
   const reportId = nextReportId(state.reportId, now);
   const produced = reportOf(sample, settings, reportId, traffic, log);

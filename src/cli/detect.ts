@@ -3,21 +3,36 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_CONFIG } from "../config/schema.js";
 import { DEFAULT_PROFILE } from "../detect/default-profile.js";
-import { type Datapoint, datapointOfReport } from "../detect/datapoint.js";
-import { type AlarmStates, evaluate } from "../detect/evaluate.js";
+import { datapointOfReport } from "../detect/datapoint.js";
+import { Baselines, evaluate, type AlarmStates } from "../detect/evaluate.js";
+import { History } from "../detect/history.js";
 import { lintProfile } from "../detect/lint.js";
 import type { SecurityProfile } from "../detect/profile-schema.js";
+import { profilesFrom } from "../detect/profiles.js";
 import { toLongNames } from "../report/names.js";
 import { ReportSchema } from "../report/schema.js";
 import { describeZodError } from "../util/zod-errors.js";
-import { UsageError, parseCommandLine, parseOptions, readJsonFile } from "./usage.js";
+import { CommandError, UsageError, parseCommandLine, parseOptions, wholeNumber } from "./options.js";
 
 export const DEFAULT_MIN_STATISTICAL_DATAPOINTS = DEFAULT_CONFIG.StatisticalMinDatapoints;
 
-function positiveInt(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`${flag} must be a whole number of at least 1, not "${text}"`);
-  return Number(text);
+/** A profile file: one CreateSecurityProfile document or a list of them. A bad file is an error, not a usage error. */
+function readProfileDocs(path: string): unknown[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new CommandError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new CommandError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const docs = [doc].flat();
+  if (docs.length === 0) throw new CommandError(`${path}: holds no profile (an empty list)`);
+  return docs;
 }
 
 export function checkProfileCommand(argv: string[]): number {
@@ -27,30 +42,41 @@ export function checkProfileCommand(argv: string[]): number {
     true,
   );
   if (!values.default && files.length !== 1) throw new UsageError("check-profile takes one profile file, or --default");
-  const docs: unknown[] = values.default ? [DEFAULT_PROFILE] : [readJsonFile(files[0]!, "profile")].flat();
   const opts = {
-    minStatisticalDatapoints: positiveInt(values["min-datapoints"], "--min-datapoints", DEFAULT_MIN_STATISTICAL_DATAPOINTS),
-    intervalSeconds: positiveInt(values.interval, "--interval", 300),
+    minStatisticalDatapoints: wholeNumber(values["min-datapoints"], "--min-datapoints", DEFAULT_MIN_STATISTICAL_DATAPOINTS, 1, 100_000),
+    intervalSeconds: wholeNumber(values.interval, "--interval", 300, 1, 86_400),
   };
+  if (values.default) {
+    // stdout is the profile alone (so `> profile.json` is a valid profile); remarks go to stderr.
+    const { findings } = lintProfile(DEFAULT_PROFILE, opts);
+    for (const f of findings) process.stderr.write(`${f.level} ${f.where}: ${f.message}\n`);
+    process.stdout.write(`${JSON.stringify(DEFAULT_PROFILE, null, 2)}\n`);
+    return 0;
+  }
   let errors = 0;
-  for (const doc of docs) {
+  for (const doc of readProfileDocs(files[0]!)) {
     const { profile, findings } = lintProfile(doc, opts);
     for (const f of findings) process.stdout.write(`${f.level} ${f.where}: ${f.message}\n`);
     errors += findings.filter((f) => f.level === "ERROR").length;
-    if (profile && values.default) process.stdout.write(`${JSON.stringify(profile, null, 2)}\n`);
     if (profile) process.stdout.write(`OK profile ${profile.securityProfileName}: ${profile.behaviors?.length ?? 0} behaviors\n`);
   }
   return errors > 0 ? 1 : 0;
 }
 
-/** Profiles from a file holding one CreateSecurityProfile document or a list of them. */
+/** Profiles from a file; any invalid one is an error naming it. */
 export function loadProfiles(path: string): SecurityProfile[] {
-  const docs = [readJsonFile(path, "profile")].flat();
-  return docs.map((doc) => {
-    const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: 1, intervalSeconds: 300 });
-    if (!profile) throw new UsageError(findings.map((f) => `${f.where}: ${f.message}`).join("\n"));
-    return profile;
-  });
+  const { profiles, errors } = profilesFrom(readProfileDocs(path), { minStatisticalDatapoints: 1, intervalSeconds: 300 });
+  if (errors.length > 0) throw new CommandError(errors.map((f) => `${path}: ${f.where}: ${f.message}`).join("\n"));
+  return profiles;
+}
+
+/**
+ * A report id as a time. Agents use epoch seconds (the developer guide's examples, the Python
+ * agent, the embedded C demo) or milliseconds (aws-c-iot, this component): ids below 1e11 (year
+ * 5138 in seconds, 1973 in ms) are seconds.
+ */
+export function reportTime(reportId: number): number {
+  return reportId < 1e11 ? reportId * 1000 : reportId;
 }
 
 export function replayCommand(argv: string[]): number {
@@ -59,6 +85,7 @@ export function replayCommand(argv: string[]): number {
     reports: { type: "string" },
     thing: { type: "string" },
     "min-datapoints": { type: "string" },
+    "history-days": { type: "string" },
   });
   if (!values.profile || !values.reports) throw new UsageError("replay needs --profile FILE and --reports FILE");
   const profiles = loadProfiles(values.profile);
@@ -66,31 +93,46 @@ export function replayCommand(argv: string[]): number {
   try {
     text = readFileSync(values.reports, "utf8");
   } catch (err) {
-    throw new UsageError(`--reports ${values.reports}: ${(err as Error).message}`);
+    throw new CommandError(`--reports ${values.reports}: ${(err as Error).message}`);
   }
+  const historyDays = wholeNumber(values["history-days"], "--history-days", DEFAULT_CONFIG.HistoryDays, 1, 90);
   const opts = {
     thingName: values.thing ?? "replay",
-    minStatisticalDatapoints: positiveInt(values["min-datapoints"], "--min-datapoints", DEFAULT_MIN_STATISTICAL_DATAPOINTS),
+    minStatisticalDatapoints: wholeNumber(values["min-datapoints"], "--min-datapoints", DEFAULT_MIN_STATISTICAL_DATAPOINTS, 1, 100_000),
+    baselines: new Baselines(),
   };
+  // The same bounded history as on the device: baselines over HistoryDays, not over everything.
+  const history = new History(undefined, { maxAgeMs: historyDays * 86_400_000, maxBytes: Infinity });
   const states: AlarmStates = {};
-  const history: Datapoint[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
+  const out: string[] = [];
+  let previous: number | undefined;
+  let lineNo = 0;
+  for (const line of text.split("\n")) {
+    lineNo++;
+    if (line.trim() === "") continue;
     let doc: unknown;
     try {
       doc = toLongNames(JSON.parse(line));
     } catch (err) {
-      process.stderr.write(`WARN replay.line_skipped line=${i + 1} reason=${JSON.stringify((err as Error).message)}\n`);
-      return;
+      process.stderr.write(`WARN replay.line_skipped line=${lineNo} reason=${JSON.stringify((err as Error).message)}\n`);
+      continue;
     }
     const parsed = ReportSchema.safeParse(doc);
     if (!parsed.success) {
-      process.stderr.write(`WARN replay.line_skipped line=${i + 1} reason=${JSON.stringify(describeZodError(parsed.error, doc))}\n`);
-      return;
+      process.stderr.write(`WARN replay.line_skipped line=${lineNo} reason=${JSON.stringify(describeZodError(parsed.error, doc))}\n`);
+      continue;
     }
-    const dp = datapointOfReport(parsed.data, parsed.data.header.report_id);
-    for (const e of evaluate(profiles, history, dp, states, opts).events) process.stdout.write(`${JSON.stringify(e)}\n`);
-    history.push(dp);
-  });
+    const time = reportTime(parsed.data.header.report_id);
+    if (previous !== undefined && time <= previous) {
+      process.stderr.write(`WARN replay.line_skipped line=${lineNo} reason="report_id does not increase"\n`);
+      continue;
+    }
+    const dp = datapointOfReport(parsed.data, time, previous === undefined ? undefined : (time - previous) / 1000);
+    previous = time;
+    for (const e of evaluate(profiles, history.datapoints, dp, states, opts).events) out.push(JSON.stringify(e));
+    history.append(dp);
+    if (out.length >= 1000) process.stdout.write(`${out.splice(0).join("\n")}\n`);
+  }
+  if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);
   return 0;
 }

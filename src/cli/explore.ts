@@ -1,24 +1,43 @@
-// violations and explore: read the component's work folder (history and alarm state).
+// violations and explore: read the component's work folder (history and alarm state). A missing
+// or wrong folder, or a metric the history does not keep, is said plainly: "0 violations" must
+// mean that nothing is wrong, not that nothing was found.
 
-import { writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DETECT_STATE_FILE, HISTORY_FILE, readDetectState } from "../detect/detector.js";
-import { History } from "../detect/history.js";
+import { DETECT_STATE_FILE, LEGACY_HISTORY_FILE, readDetectState } from "../detect/detector.js";
+import { HISTORY_FOLDER, History } from "../detect/history.js";
 import { numberOf } from "../detect/datapoint.js";
+import { percentile } from "../detect/measure.js";
 import { renderChart } from "../detect/svg.js";
-import { UsageError, parseOptions } from "./usage.js";
+import { CommandError, UsageError, parseOptions, wholeNumber } from "./options.js";
 
 export const DEFAULT_WORK_DIR = "/greengrass/v2/work/community.greengrass.DeviceDefender";
 
-const workDirOf = (flag: string | undefined) => flag ?? process.env.DEFENDER_WORK_DIR ?? DEFAULT_WORK_DIR;
+/** The work folder given, checked: it must exist and hold the component's Detect files. */
+function workDirOf(flag: string | undefined): string {
+  const dir = flag ?? process.env.DEFENDER_WORK_DIR ?? DEFAULT_WORK_DIR;
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    throw new CommandError(`work folder ${dir}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(err as NodeJS.ErrnoException).code})`}; give --work-dir DIR or set DEFENDER_WORK_DIR`);
+  }
+  if (!isDir) throw new CommandError(`work folder ${dir} is not a folder`);
+  if (![DETECT_STATE_FILE, HISTORY_FOLDER, LEGACY_HISTORY_FILE].some((f) => existsSync(join(dir, f)))) {
+    throw new CommandError(`${dir} holds no Detect files (${DETECT_STATE_FILE}, ${HISTORY_FOLDER}/): not the component's work folder, or Detect never ran there`);
+  }
+  return dir;
+}
+
 const iso = (t: number) => new Date(t).toISOString();
 
 export function violationsCommand(argv: string[]): number {
   const values = parseOptions(argv, { "work-dir": { type: "string" }, json: { type: "boolean" }, recent: { type: "string" } });
-  const { state, problem } = readDetectState(join(workDirOf(values["work-dir"]), DETECT_STATE_FILE));
-  if (problem) throw new Error(problem);
+  const dir = workDirOf(values["work-dir"]);
+  const { state, problem } = readDetectState(join(dir, DETECT_STATE_FILE));
+  if (problem) throw new CommandError(problem);
   const active = Object.entries(state.alarms).filter(([, s]) => s.inAlarm);
-  const recent = state.recent.slice(-Number(values.recent ?? 20));
+  const recent = state.recent.slice(-wholeNumber(values.recent, "--recent", 20, 1, 200));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ active: active.map(([key, s]) => ({ key, ...s })), recent })}\n`);
     return 0;
@@ -37,7 +56,7 @@ export function violationsCommand(argv: string[]): number {
 /** "2h", "30m", "1d", "90s" → ms. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text);
-  if (!m) throw new UsageError(`--window must look like 30m, 2h or 1d, not "${text}"`);
+  if (!m || Number(m[1]) <= 0) throw new UsageError(`--window must look like 30m, 2h or 1d, not "${text}"`);
   return Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as "s" | "m" | "h" | "d"];
 }
 
@@ -57,16 +76,24 @@ export function exploreCommand(argv: string[]): number {
   });
   if (!values.metric) throw new UsageError("explore needs --metric NAME");
   const metric = values.metric;
+  const span = parseDuration(values.window ?? "2h");
   const dir = workDirOf(values["work-dir"]);
-  const history = new History(join(dir, HISTORY_FILE), { maxAgeMs: Infinity, maxBytes: Infinity }, true);
+  const history = new History(join(dir, HISTORY_FOLDER), { maxAgeMs: Infinity, maxBytes: Infinity }, true, undefined, undefined, join(dir, LEGACY_HISTORY_FILE));
   const points = history.datapoints;
-  const around = values.around !== undefined ? parseTime(values.around) : (points.at(-1)?.time ?? Date.now());
-  const half = parseDuration(values.window ?? "2h") / 2;
-  const from = around - half;
-  const to = around + half;
+  if (points.length === 0) throw new CommandError(`${dir}: the history holds no datapoints yet`);
+  const kept = new Set(points.flatMap((p) => Object.keys(p.values)));
+  if (!kept.has(metric)) {
+    throw new CommandError(
+      `${metric} is not in the history. It keeps the metrics the profiles use or retain: ${[...kept].sort().join(", ")}. To keep ${metric}, add it to a profile's additionalMetricsToRetainV2.`,
+    );
+  }
+  // Around a time: the window is centred on it. Otherwise it ends at the last datapoint.
+  const last = points.at(-1)!.time;
+  const to = values.around !== undefined ? parseTime(values.around) + span / 2 : last;
+  const from = to - span;
   const inWindow = points.filter((p) => p.time >= from && p.time <= to && p.values[metric] !== undefined);
   process.stdout.write(`${metric} from ${iso(from)} to ${iso(to)}: ${inWindow.length} datapoints\n`);
-  if (metric === "aws:destination-ip-addresses" || inWindow.some((p) => p.values[metric]!.cidrs)) {
+  if (inWindow.some((p) => p.values[metric]!.cidrs)) {
     const seen = new Map<string, { first: number; last: number; count: number }>();
     for (const p of inWindow) {
       for (const ip of p.values[metric]!.cidrs ?? []) {
@@ -88,7 +115,8 @@ export function exploreCommand(argv: string[]): number {
     process.stdout.write(`${iso(p.time)}  ${shown}\n`);
   }
   if (values.svg) {
-    const events = readDetectState(join(dir, DETECT_STATE_FILE)).state.recent.filter((e) => e.behavior.metric === metric);
+    const state = readDetectState(join(dir, DETECT_STATE_FILE)).state;
+    const events = state.recent.filter((e) => e.behavior.metric === metric);
     const alarms: Array<{ from: number; to: number }> = [];
     const open = new Map<string, number>();
     for (const e of events) {
@@ -98,9 +126,22 @@ export function exploreCommand(argv: string[]): number {
         open.delete(e.violationId);
       }
     }
-    for (const start of open.values()) alarms.push({ from: start, to });
-    const series = inWindow.map((p) => ({ time: p.time, value: numberOf(p.values[metric]) ?? (p.values[metric]!.ports ?? p.values[metric]!.strings ?? []).length }));
-    writeFileSync(values.svg, renderChart({ title: `${metric} (alarms shaded)`, points: series, alarms, from, to }));
+    // An alarm still open is shaded up to the last datapoint, not into the future.
+    for (const start of open.values()) alarms.push({ from: start, to: Math.min(to, last) });
+    const valueOf = (p: (typeof points)[number]) => numberOf(p.values[metric]) ?? (p.values[metric]!.ports ?? p.values[metric]!.strings ?? p.values[metric]!.numbers ?? []).length;
+    const series = inWindow.map((p) => ({ time: p.time, value: valueOf(p) }));
+    // The thresholds of the behaviors on this metric: static values, and device baselines
+    // (the percentile of the metric's values in the history up to the window's end).
+    const lines: Array<{ value: number; label: string }> = [];
+    const behaviors = new Map(Object.values(state.alarms).filter((s) => s.behavior.metric === metric).map((s) => [s.behavior.name, s.behavior]));
+    const upTo = points.filter((p) => p.time <= to && p.values[metric] !== undefined).map(valueOf).sort((a, b) => a - b);
+    for (const b of behaviors.values()) {
+      const c = (b as { criteria?: { value?: { count?: number; number?: number }; statisticalThreshold?: { statistic: string }; comparisonOperator?: string } }).criteria;
+      const fixed = c?.value?.count ?? c?.value?.number;
+      if (fixed !== undefined) lines.push({ value: fixed, label: `${b.name}: ${c?.comparisonOperator} ${fixed}` });
+      else if (c?.statisticalThreshold && upTo.length > 0) lines.push({ value: percentile(upTo, c.statisticalThreshold.statistic), label: `${b.name}: ${c.statisticalThreshold.statistic} of the history` });
+    }
+    writeFileSync(values.svg, renderChart({ title: `${metric} (alarms shaded)`, points: series, alarms, from, to, lines }));
     process.stdout.write(`chart written to ${values.svg}\n`);
   }
   return 0;

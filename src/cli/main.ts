@@ -5,7 +5,8 @@ import { collectCommand } from "./collect.js";
 import { checkProfileCommand, replayCommand } from "./detect.js";
 import { exploreCommand, violationsCommand } from "./explore.js";
 import { runCommand } from "./run.js";
-import { USAGE, UsageError } from "./usage.js";
+import { CommandError, UsageError } from "./options.js";
+import { USAGE } from "./usage.js";
 import { errorMessage } from "../util/log.js";
 
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
@@ -19,13 +20,21 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
     process.stdout.write(USAGE);
     return 0;
   },
+  "--help": () => {
+    process.stdout.write(USAGE);
+    return 0;
+  },
+  "-h": () => {
+    process.stdout.write(USAGE);
+    return 0;
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
     // No command: component mode, as the nucleus starts it.
-    // Loaded only here: the IPC client brings the aws-crt native addon with it.
+    // Loaded only here: the commands need none of the IPC client.
     if (isUnderGreengrass(process.env)) return (await import("../greengrass/component.js")).runComponent(process.env);
     const missing = REQUIRED_ENV.filter((k) => !process.env[k]).join(", ");
     process.stderr.write(`not started by Greengrass (${missing} not set); to watch reports on this machine use "run"\n\n${USAGE}`);
@@ -42,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`${err.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (err instanceof CommandError) {
+      process.stderr.write(`ERROR ${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`ERROR ${command}.failed reason=${JSON.stringify(errorMessage(err))}\n`);
     return 1;

@@ -1,6 +1,3 @@
-import { readFileSync } from "node:fs";
-import { type ParseArgsConfig, parseArgs } from "node:util";
-
 export const USAGE = `Usage: node defender.js <command> [options]
 
 With no command the bundle runs as the Greengrass component (the nucleus sets
@@ -33,27 +30,3 @@ Commands:
               (DIR defaults to $DEFENDER_WORK_DIR or /greengrass/v2/work/community.greengrass.DeviceDefender)
   help        show this message
 `;
-
-export class UsageError extends Error {}
-
-/** A JSON file named on the command line; an unreadable or invalid one is a usage error naming it. */
-export function readJsonFile(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new UsageError(`${what} ${path}: ${(err as Error).message}`);
-  }
-}
-
-/** node:util parseArgs, strict, with its complaints turned into usage errors (exit code 2). */
-export function parseOptions<T extends ParseArgsConfig["options"]>(argv: string[], options: T) {
-  return parseCommandLine(argv, options, false).values;
-}
-
-export function parseCommandLine<T extends ParseArgsConfig["options"]>(argv: string[], options: T, allowPositionals: boolean) {
-  try {
-    return parseArgs({ args: argv, strict: true, allowPositionals, options });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}

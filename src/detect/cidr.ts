@@ -22,7 +22,9 @@ export interface Cidr {
 
 /** "10.0.0.0/8", "2001:db8::/32", or a bare address (a /32 or /128). */
 export function parseCidr(text: string): Cidr | undefined {
-  const [ip, len] = text.split("/");
+  const parts = text.split("/");
+  if (parts.length > 2) return undefined;
+  const [ip, len] = parts;
   const base = bytes(ip ?? "");
   if (!base) return undefined;
   const v4 = isIPv4(ip!);

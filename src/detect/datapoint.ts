@@ -10,6 +10,8 @@ export type { MetricValue };
 export interface Datapoint {
   /** Epoch ms of the sample. */
   time: number;
+  /** Seconds the delta values cover (since the previous sample); unknown for the first. */
+  interval?: number;
   values: Record<string, MetricValue>;
 }
 
@@ -28,7 +30,7 @@ function customValues(custom: CustomMetrics | undefined, into: Record<string, Me
  * A sample's datapoint, from everything the device saw (not the report, whose lists may be cut
  * to fit): `traffic` is the traffic since the previous sample.
  */
-export function datapointOfSample(sample: Sample, traffic: Traffic | undefined): Datapoint {
+export function datapointOfSample(sample: Sample, traffic: Traffic | undefined, time: number = sample.takenAt, interval?: number): Datapoint {
   const values: Record<string, MetricValue> = {};
   for (const [, f] of families) {
     const value = f.input === "traffic" ? traffic : (sample.snapshot as Record<string, unknown>)[f.input];
@@ -36,11 +38,11 @@ export function datapointOfSample(sample: Sample, traffic: Traffic | undefined):
     for (const d of f.detect) values[d.name] = d.of(value);
   }
   customValues(sample.customMetrics, values);
-  return { time: sample.takenAt, values };
+  return interval === undefined ? { time, values } : { time, interval, values };
 }
 
 /** A report's datapoint (replay): what its blocks carry, at `time` (epoch ms). */
-export function datapointOfReport(report: Report, time: number): Datapoint {
+export function datapointOfReport(report: Report, time: number, interval?: number): Datapoint {
   const values: Record<string, MetricValue> = {};
   const metrics = (report.metrics ?? {}) as Record<string, unknown>;
   for (const [name, f] of families) {
@@ -52,7 +54,7 @@ export function datapointOfReport(report: Report, time: number): Datapoint {
     }
   }
   customValues(report.custom_metrics, values);
-  return { time, values };
+  return interval === undefined ? { time, values } : { time, interval, values };
 }
 
 /** The single number a numeric MetricValue carries. */

@@ -43,4 +43,6 @@ export const DEFAULT_PROFILE: SecurityProfile = {
       criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p100" } },
     },
   ],
+  // Kept in the history for `explore`: who the device talked to, around an alarm.
+  additionalMetricsToRetainV2: [{ metric: "aws:destination-ip-addresses" }],
 };

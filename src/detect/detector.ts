@@ -1,16 +1,31 @@
-// The component's Detect: judges each sample's datapoint, keeps the history and the alarm state
-// in the work folder, and returns the violation events for the caller to deliver.
+// The component's Detect (also `run`'s): judges every sample, keeps the history and the alarm
+// state in the work folder, and returns the violation events for the caller to deliver.
 
 import { z } from "zod";
+import type { Sample } from "../agent/sample.js";
+import type { ComponentConfig } from "../config/schema.js";
+import type { Traffic } from "../metrics/catalogue.js";
 import { type JsonFile, type WorkDir, readIfExists } from "../store/files.js";
 import { type Logger, errorMessage } from "../util/log.js";
-import type { Datapoint } from "./datapoint.js";
+import { invalidateSilent } from "./alarms.js";
+import { elementBreaks } from "./compliance.js";
+import { SampleClock } from "./clock.js";
+import { type Datapoint, datapointOfSample } from "./datapoint.js";
 import { type AlarmStates, Baselines, type ViolationEvent, evaluate } from "./evaluate.js";
-import { History, type HistoryOptions } from "./history.js";
+import { HISTORY_FOLDER, History } from "./history.js";
 import type { SecurityProfile } from "./profile-schema.js";
+import { ProfilesInForce } from "./profiles.js";
 
-export const HISTORY_FILE = "history.ndjson";
+/** The single-file history of version 1.0.0, adopted into the history folder. */
+export const LEGACY_HISTORY_FILE = "history.ndjson";
 export const DETECT_STATE_FILE = "detect.json";
+
+/** The report lists whose entries a list behavior judges (keys as the catalogue gives them). */
+const LIST_METRICS: Record<string, string> = {
+  listening_tcp_ports: "aws:listening-tcp-ports",
+  listening_udp_ports: "aws:listening-udp-ports",
+  connections: "aws:destination-ip-addresses",
+};
 const RECENT_EVENTS = 200;
 
 const MetricValueLike = z.record(z.string(), z.unknown());
@@ -25,6 +40,7 @@ export const AlarmStateSchema = z.object({
   violationStartTime: z.number().optional(),
   lastViolationTime: z.number().optional(),
   lastViolationValue: MetricValueLike.optional(),
+  lastDatapointTime: z.number().optional(),
 });
 
 export const ViolationEventSchema = z.object({
@@ -40,15 +56,13 @@ export const ViolationEventSchema = z.object({
 export const DetectStateSchema = z.object({
   alarms: z.record(z.string(), AlarmStateSchema),
   recent: z.array(ViolationEventSchema),
+  clock: z.object({ time: z.number(), mono: z.number(), bootId: z.string().optional() }).optional(),
 });
 
 export interface DetectState {
   alarms: AlarmStates;
   recent: ViolationEvent[];
-}
-
-export function detectStateFile(work: WorkDir): JsonFile<DetectState> {
-  return work.json(DETECT_STATE_FILE, DetectStateSchema) as unknown as JsonFile<DetectState>;
+  clock?: { time: number; mono: number; bootId?: string };
 }
 
 /** Metrics the history keeps: those the behaviors use, plus the profiles' metrics to retain. */
@@ -62,47 +76,98 @@ export function retainedMetrics(profiles: readonly SecurityProfile[]): Set<strin
   return out;
 }
 
+export interface DetectorOptions {
+  work: WorkDir;
+  thingName: string;
+  log: Logger;
+  config: () => ComponentConfig;
+  msPerSecond?: number;
+}
+
 export class Detector {
   private profiles: SecurityProfile[] = [];
   private retained = new Set<string>();
+  private readonly inForce = new ProfilesInForce();
   private readonly history: History;
   private readonly file: JsonFile<DetectState>;
   private readonly baselines = new Baselines();
+  private readonly clock: SampleClock;
   readonly state: DetectState;
 
-  constructor(
-    private readonly opts: { work: WorkDir; thingName: string; log: Logger; minStatisticalDatapoints: () => number; history: HistoryOptions },
-  ) {
-    this.file = detectStateFile(opts.work);
+  constructor(private readonly opts: DetectorOptions) {
+    this.file = opts.work.json(DETECT_STATE_FILE, DetectStateSchema as unknown as z.ZodType<DetectState, unknown>);
     this.state = this.file.load() ?? { alarms: {}, recent: [] };
-    this.history = new History(opts.work.path(HISTORY_FILE), opts.history);
-    if (this.history.dropped > 0) opts.log.warn("history.lines_dropped", { count: this.history.dropped, reason: "torn or unreadable lines" });
+    this.clock = new SampleClock(this.state.clock, opts.msPerSecond);
+    const cfg = () => opts.config();
+    const bounds = {
+      get maxAgeMs() {
+        return cfg().HistoryDays * 86_400_000;
+      },
+      get maxBytes() {
+        return cfg().HistoryMaxBytes;
+      },
+    };
+    this.history = new History(opts.work.path(HISTORY_FOLDER), bounds, false, opts.log, opts.work.failures, opts.work.path(LEGACY_HISTORY_FILE));
   }
 
-  configure(profiles: SecurityProfile[]): void {
-    this.profiles = profiles;
-    this.retained = retainedMetrics(profiles);
+  /** The profiles in force for a configuration (a bad edit keeps a profile's last good version). */
+  configure(config: ComponentConfig): void {
+    this.profiles = this.inForce.update(config, this.opts.log);
+    this.retained = retainedMetrics(this.profiles);
+  }
+
+  /**
+   * Whether an entry of a report list breaks one of the profiles' list behaviors (a port outside an
+   * in-port-set or inside a not-in-port-set, a peer outside an in-cidr-set, ...).
+   */
+  breaks(list: string, key: string): boolean {
+    const metric = LIST_METRICS[list];
+    if (metric === undefined) return false;
+    const element = metric.endsWith("ports") ? Number(key) : key;
+    for (const p of this.profiles) {
+      for (const b of p.behaviors ?? []) {
+        const op = b.criteria?.comparisonOperator;
+        if (b.metric !== metric || op === undefined || !op.endsWith("set")) continue;
+        if (elementBreaks(op, b.criteria!.value ?? {}, element)) return true;
+      }
+    }
+    return false;
+  }
+
+  get datapoints(): readonly Datapoint[] {
+    return this.history.datapoints;
+  }
+
+  /** Judges one sample (`traffic`: since the previous sample); returns the alarm transitions. */
+  observeSample(sample: Sample, traffic: Traffic | undefined): ViolationEvent[] {
+    const { time, interval } = this.clock.next(sample.bootId);
+    this.state.clock = this.clock.last;
+    return this.observe(datapointOfSample(sample, traffic, time, interval));
   }
 
   /** Judges one datapoint; returns the alarm transitions it caused. */
   observe(full: Datapoint): ViolationEvent[] {
-    const dp: Datapoint = { time: full.time, values: Object.fromEntries(Object.entries(full.values).filter(([m]) => this.retained.has(m))) };
+    const values = Object.fromEntries(Object.entries(full.values).filter(([m]) => this.retained.has(m)));
+    const dp: Datapoint = full.interval === undefined ? { time: full.time, values } : { time: full.time, interval: full.interval, values };
     const { events } = evaluate(this.profiles, this.history.datapoints, dp, this.state.alarms, {
       thingName: this.opts.thingName,
-      minStatisticalDatapoints: this.opts.minStatisticalDatapoints(),
+      minStatisticalDatapoints: this.opts.config().StatisticalMinDatapoints,
       baselines: this.baselines,
     });
-    try {
-      this.history.append(dp);
-    } catch (err) {
-      this.opts.log.error("history.write_failed", { reason: errorMessage(err) });
-    }
-    if (events.length > 0) this.state.recent = [...this.state.recent, ...events].slice(-RECENT_EVENTS);
-    this.persist();
+    this.history.append(dp);
+    this.record(events);
     return events;
   }
 
-  persist(): void {
+  /** Alarms without a datapoint for two days are invalidated, even while no sample can be judged. */
+  expire(now: number = Date.now()): ViolationEvent[] {
+    const events = invalidateSilent(this.state.alarms, Math.max(now, this.state.clock?.time ?? now), this.opts.thingName);
+    if (events.length > 0) this.record(events);
+    return events;
+  }
+
+  private record(events: ViolationEvent[]): void {
+    if (events.length > 0) this.state.recent = [...this.state.recent, ...events].slice(-RECENT_EVENTS);
     this.file.save(this.state);
   }
 }

@@ -1,10 +1,11 @@
-// The local history of datapoints: an append-only file of one JSON line per datapoint.
-// A line is appended with one write() and ends with "\n", so a crash or power cut mid-write can
-// only leave a torn last line: it is dropped when the file is opened again, and the rest is intact.
-// Bounded by age (default 14 days) and size (default 5 MB): the oldest datapoints go first.
+// The local history of datapoints: segment files of one JSON line per datapoint
+// (src/store/segments.ts), bounded by age (HistoryDays) and size (HistoryMaxBytes), the oldest
+// going first, a whole segment at a time, so nothing is ever rewritten. In memory it holds
+// exactly the datapoints within the age bound, and never more than the disk does.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
-import { writeFileAtomic } from "../store/files.js";
+import type { Logger } from "../util/log.js";
+import type { FailureLog } from "../store/files.js";
+import { SegmentedLog } from "../store/segments.js";
 import type { Datapoint } from "./datapoint.js";
 import type { MetricValue } from "./profile-schema.js";
 
@@ -13,94 +14,79 @@ export interface HistoryOptions {
   maxBytes: number;
 }
 
-/** Compact on disk: {"t":time,"v":{metric:value}} with the value's one field shortened. */
+/** Compact on disk: {"t":time,"i":interval,"v":{metric:value}} with the value's one field shortened. */
 const SHORT: Record<string, string> = { count: "c", number: "n", numbers: "N", strings: "s", ports: "p", cidrs: "i" };
 const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).map(([k, v]) => [v, k]));
 
-function encode(dp: Datapoint): string {
+export function encodeDatapoint(dp: Datapoint): string {
   const v: Record<string, Record<string, unknown>> = {};
   for (const [metric, value] of Object.entries(dp.values)) {
     const [k, x] = Object.entries(value)[0] ?? [];
     if (k !== undefined) v[metric] = { [SHORT[k] ?? k]: x };
   }
-  return `${JSON.stringify({ t: dp.time, v })}\n`;
+  return `${JSON.stringify(dp.interval === undefined ? { t: dp.time, v } : { t: dp.time, i: dp.interval, v })}\n`;
 }
 
-function decode(line: string): Datapoint | undefined {
+export function decodeDatapoint(line: string): Datapoint | undefined {
   try {
-    const o = JSON.parse(line) as { t?: unknown; v?: Record<string, Record<string, unknown>> };
+    const o = JSON.parse(line) as { t?: unknown; i?: unknown; v?: Record<string, Record<string, unknown>> };
     if (typeof o.t !== "number" || typeof o.v !== "object" || o.v === null) return undefined;
     const values: Record<string, MetricValue> = {};
     for (const [metric, value] of Object.entries(o.v)) {
+      if (typeof value !== "object" || value === null) return undefined;
       const [k, x] = Object.entries(value)[0] ?? [];
       if (k !== undefined) values[metric] = { [LONG[k] ?? k]: x } as MetricValue;
     }
-    return { time: o.t, values };
+    return typeof o.i === "number" ? { time: o.t, interval: o.i, values } : { time: o.t, values };
   } catch {
     return undefined;
   }
 }
 
+/** The history folder in the work folder; a history.ndjson of version 1.0.0 is adopted as its oldest segment. */
+export const HISTORY_FOLDER = "history";
+
 export class History {
   readonly datapoints: Datapoint[] = [];
-  private bytes = 0;
-  /** Lines that could not be read when the file was opened (a torn last line, say). */
+  /** Lines that could not be read when the history was opened (a torn last line, say). */
   readonly dropped: number;
+  private readonly log: SegmentedLog<number>;
 
+  /**
+   * `folder` undefined keeps the history in memory only (replay). `legacyFile`, when given, is an
+   * older single-file history to adopt.
+   */
   constructor(
-    private readonly path: string | undefined,
+    folder: string | undefined,
     private readonly opts: HistoryOptions,
     readOnly = false,
+    logger?: Logger,
+    failures?: FailureLog,
+    legacyFile?: string,
   ) {
-    let dropped = 0;
-    if (path !== undefined && existsSync(path)) {
-      const text = readFileSync(path, "utf8");
-      const complete = text.lastIndexOf("\n") + 1;
-      if (complete < text.length) {
-        if (!readOnly) truncateSync(path, Buffer.byteLength(text.slice(0, complete))); // the torn tail goes
-        dropped++;
-      }
-      for (const line of text.slice(0, complete).split("\n")) {
-        if (line === "") continue;
-        const dp = decode(line);
-        if (dp) this.datapoints.push(dp);
-        else dropped++;
-      }
-      this.bytes = statSync(path).size;
-    }
+    this.log = new SegmentedLog<number>(folder, failures, logger, readOnly);
+    const { entries, dropped } = this.log.load(decodeDatapoint, (d) => d.time, legacyFile);
     this.dropped = dropped;
+    if (dropped > 0) logger?.warn("history.lines_dropped", { count: dropped, reason: "torn or unreadable lines" });
+    const newest = entries.at(-1)?.time;
+    const cutoff = newest === undefined ? -Infinity : newest - opts.maxAgeMs;
+    for (const dp of entries) if (dp.time > cutoff) this.datapoints.push(dp);
+  }
+
+  /** Bytes on disk (or that would be). */
+  get bytes(): number {
+    return this.log.totalBytes;
   }
 
   append(dp: Datapoint): void {
     this.datapoints.push(dp);
-    const line = encode(dp);
-    this.bytes += Buffer.byteLength(line);
+    const segmentBytes = Math.max(1024, Math.floor(this.opts.maxBytes / 16));
+    this.log.append(encodeDatapoint(dp), dp.time, segmentBytes);
     const cutoff = dp.time - this.opts.maxAgeMs;
+    const gone = this.log.trim((seg) => seg.lastKey !== undefined && seg.lastKey <= cutoff, this.opts.maxBytes);
+    const dropUntil = Math.max(cutoff, ...gone.map((g) => g.lastKey ?? -Infinity));
     let drop = 0;
-    while (drop < this.datapoints.length && this.datapoints[drop]!.time <= cutoff) drop++;
-    if (drop > 0 || this.bytes > this.opts.maxBytes) return this.rewrite(drop);
-    if (this.path === undefined) return;
-    const fd = openSync(this.path, "a", 0o600);
-    try {
-      writeSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** Drops the oldest datapoints (at least `drop`, more while over the size cap) and rewrites the file atomically. */
-  private rewrite(drop: number): void {
-    this.datapoints.splice(0, drop);
-    let lines = this.datapoints.map(encode);
-    let size = lines.reduce((n, l) => n + Buffer.byteLength(l), 0);
-    while (size > this.opts.maxBytes && lines.length > 1) {
-      const cut = Math.max(1, Math.floor(lines.length / 10)); // a tenth at a time, oldest first
-      size -= lines.slice(0, cut).reduce((n, l) => n + Buffer.byteLength(l), 0);
-      lines = lines.slice(cut);
-      this.datapoints.splice(0, cut);
-    }
-    this.bytes = size;
-    if (this.path !== undefined) writeFileAtomic(this.path, lines.join(""));
+    while (drop < this.datapoints.length && this.datapoints[drop]!.time <= dropUntil) drop++;
+    if (drop > 0) this.datapoints.splice(0, drop);
   }
 }

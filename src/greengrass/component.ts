@@ -8,12 +8,10 @@ import { Agent, type ReportChannel } from "../agent/agent.js";
 import { intervalFloor, logConfiguration } from "../config/apply.js";
 import { msPerSecondFrom } from "../config/environment.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
-import { datapointOfSample } from "../detect/datapoint.js";
 import { Detector } from "../detect/detector.js";
-import type { ViolationEvent } from "../detect/evaluate.js";
-import { effectiveProfiles } from "../detect/profiles.js";
+import { logViolation } from "../detect/log-violation.js";
 import { WorkDir } from "../store/files.js";
-import { type Logger, createLogger } from "../util/log.js";
+import { createLogger } from "../util/log.js";
 import { ConfigSource, configurationProblems } from "./config-source.js";
 import { IpcConnection, call, rpcErrorText } from "./ipc.js";
 import { ReportAnswers } from "./report-answers.js";
@@ -33,7 +31,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   let config: ComponentConfig = DEFAULT_CONFIG;
   let connection: IpcConnection;
 
-  const detector = createDetector(work, thingName, log, () => config);
+  const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond });
   const outbox = new ViolationOutbox(work, log, thingName);
   const deliverViolations = () => void outbox.deliver(connection.current, config).catch((err) => log.error("violation.delivery_failed", { reason: rpcErrorText(err) }));
 
@@ -60,9 +58,11 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     work,
     minIntervalSeconds: intervalFloor,
     msPerSecond,
+    breaks: (list, key) => detector.breaks(list, key),
     observer: {
       observe(sample, traffic, cfg) {
-        const events = detector.observe(datapointOfSample(sample, traffic));
+        // Every sample is judged; one that sees no network at all is none (the log says why).
+        const events = [...detector.expire(), ...(sample.blind ? [] : detector.observeSample(sample, traffic))];
         outbox.add(events, cfg); // durable first, then said
         for (const e of events) logViolation(log, e);
         if (events.length > 0 || outbox.pending > 0) deliverViolations();
@@ -86,7 +86,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     current: () => config,
     apply(doc) {
       config = logConfiguration(doc, config, log);
-      detector.configure(effectiveProfiles(config, log));
+      detector.configure(config);
       // A configuration the nucleus applied without asking (the first one, a local deployment):
       // say once which grant a configured topic lacks, rather than failing every publish silently.
       for (const p of configurationProblems(doc, config, thingName)) {
@@ -162,33 +162,3 @@ declare const __COMPONENT_VERSION__: string | undefined;
 declare const __IPC_TRANSPORT__: string | undefined;
 const COMPONENT_VERSION = typeof __COMPONENT_VERSION__ === "string" ? __COMPONENT_VERSION__ : "dev";
 const IPC_TRANSPORT = typeof __IPC_TRANSPORT__ === "string" ? __IPC_TRANSPORT__ : "crt";
-
-export function createDetector(work: WorkDir, thingName: string, log: Logger, config: () => ComponentConfig): Detector {
-  return new Detector({
-    work,
-    thingName,
-    log,
-    minStatisticalDatapoints: () => config().StatisticalMinDatapoints,
-    history: {
-      get maxAgeMs() {
-        return config().HistoryDays * 86_400_000;
-      },
-      get maxBytes() {
-        return config().HistoryMaxBytes;
-      },
-    },
-  });
-}
-
-export function logViolation(log: Logger, e: ViolationEvent): void {
-  const fields = {
-    profile: e.securityProfileName,
-    behavior: e.behavior.name,
-    metric: e.behavior.metric,
-    value: JSON.stringify(e.metricValue),
-    violation_id: e.violationId,
-    time: e.violationEventTime,
-  };
-  if (e.violationEventType === "in-alarm") log.warn("violation.in_alarm", fields);
-  else log.info(e.violationEventType === "alarm-cleared" ? "violation.alarm_cleared" : "violation.alarm_invalidated", fields);
-}

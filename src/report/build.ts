@@ -34,11 +34,15 @@ export interface Truncation {
 export interface BuiltReport {
   report: Report;
   truncations: Truncation[];
+  /** Every entry's key in each list, cut or not (what "new since the previous report" compares with). */
+  keys: Map<string, Set<string>>;
 }
 
 export function buildReport(snapshot: Snapshot, opts: BuildOptions): BuiltReport {
   const truncations: Truncation[] = [];
+  const keys = new Map<string, Set<string>>();
   const cut: Cut = (list, items, order, key) => {
+    keys.set(list, new Set(items.map(key)));
     const rank = opts.rank;
     const kept = cheapestFirst(items, opts.maxListEntries, rank ? (t) => rank(list, key(t)) : () => 0, order);
     if (kept.length < items.length) truncations.push({ list, kept: kept.length, total: items.length });
@@ -53,7 +57,7 @@ export function buildReport(snapshot: Snapshot, opts: BuildOptions): BuiltReport
   if (opts.customMetrics && Object.keys(opts.customMetrics).length > 0) {
     report.custom_metrics = capCustomMetrics(opts.customMetrics, opts.maxListEntries, truncations);
   }
-  return { report, truncations };
+  return { report, truncations, keys };
 }
 
 function capCustomMetrics(custom: CustomMetrics, max: number, truncations: Truncation[]): CustomMetrics {

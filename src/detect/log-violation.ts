@@ -1,0 +1,17 @@
+// One log line per violation event (component mode and `run`).
+
+import type { Logger } from "../util/log.js";
+import type { ViolationEvent } from "./alarms.js";
+
+export function logViolation(log: Logger, e: ViolationEvent): void {
+  const fields = {
+    profile: e.securityProfileName,
+    behavior: e.behavior.name,
+    metric: e.behavior.metric,
+    value: JSON.stringify(e.metricValue),
+    violation_id: e.violationId,
+    time: new Date(e.violationEventTime).toISOString(),
+  };
+  if (e.violationEventType === "in-alarm") log.warn("violation.in_alarm", fields);
+  else log.info(e.violationEventType === "alarm-cleared" ? "violation.alarm_cleared" : "violation.alarm_invalidated", fields);
+}

@@ -1,0 +1,142 @@
+// What a numeric behavior measures at a datapoint, and the device baselines of statistical
+// thresholds.
+//
+// - Gauges (connection and port counts, custom numbers) measure their own value.
+// - Delta metrics (the traffic counters) with durationSeconds measure the sum of the datapoints
+//   in the trailing window (time − duration, time]; a window that starts before the history does
+//   is incomplete and measures nothing.
+// - Statistical thresholds on delta metrics compare *rates*: the window's sum (or the datapoint's
+//   own value) divided by the seconds its datapoints cover. A device baseline learned at one
+//   reporting interval therefore still holds when SampleIntervalSeconds changes.
+// - A device baseline is the nearest-rank percentile of the metric's earlier measurements in the
+//   local history (the cloud's is fleet-wide; a single device cannot know that).
+
+import { DEVICE_METRICS } from "../metrics/catalogue.js";
+import { type Datapoint, numberOf } from "./datapoint.js";
+
+export type Mode = "value" | "window-sum" | "rate";
+
+/** How a behavior on `metric` measures: see above. */
+export function modeOf(metric: string, durationSeconds: number | undefined, statistical: boolean): Mode {
+  const delta = DEVICE_METRICS[metric]?.delta === true;
+  if (delta && statistical) return "rate";
+  if (delta && durationSeconds !== undefined) return "window-sum";
+  return "value";
+}
+
+/** The earlier datapoints, oldest first, and optionally the one being judged after them. */
+export interface Series {
+  readonly length: number;
+  get(i: number): Datapoint;
+}
+
+export function series(history: readonly Datapoint[], current?: Datapoint): Series {
+  const n = history.length;
+  return { length: current === undefined ? n : n + 1, get: (i) => (i < n ? history[i]! : current!) };
+}
+
+/**
+ * The window sum of a delta metric ending at point i and the seconds it covers. A window that
+ * starts before the first point is incomplete: for a baseline it is no value (undefined); the
+ * datapoint being judged sums what there is.
+ */
+function windowAt(points: Series, i: number, metric: string, durationSeconds: number | undefined, complete: boolean): { sum: number; seconds: number } | undefined {
+  const p = points.get(i);
+  const own = numberOf(p.values[metric]);
+  if (own === undefined) return undefined;
+  if (durationSeconds === undefined) return { sum: own, seconds: p.interval ?? NaN };
+  const from = p.time - durationSeconds * 1000;
+  if (complete && from < points.get(0).time) return undefined;
+  let sum = own;
+  let seconds = p.interval ?? NaN;
+  for (let j = i - 1; j >= 0; j--) {
+    const q = points.get(j);
+    if (q.time <= from) break;
+    const v = numberOf(q.values[metric]);
+    if (v === undefined) continue;
+    sum += v;
+    seconds += q.interval ?? NaN;
+  }
+  return { sum, seconds };
+}
+
+/**
+ * The measurement at `points[i]` in `mode` (window sums look back through earlier points).
+ * `value` is what a violation reports (the count or number itself); `compared` is what is
+ * compared with the threshold (the same, or the rate).
+ */
+export function measureAt(points: Series, i: number, metric: string, mode: Mode, durationSeconds: number | undefined, complete = true): { value: number; compared: number } | undefined {
+  if (mode === "value") {
+    const v = numberOf(points.get(i).values[metric]);
+    return v === undefined ? undefined : { value: v, compared: v };
+  }
+  const w = windowAt(points, i, metric, durationSeconds, complete);
+  if (w === undefined) return undefined;
+  if (mode === "window-sum") return { value: w.sum, compared: w.sum };
+  if (!(w.seconds > 0)) return undefined; // no interval known (the first sample of a run): no rate
+  return { value: w.sum, compared: w.sum / w.seconds };
+}
+
+/** Nearest-rank percentile of sorted values: the value at rank ⌈p/100·n⌉ (p0 is the minimum). */
+export function percentile(sorted: readonly number[], statistic: string): number {
+  const p = Number(statistic.slice(1));
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(sorted.length, rank) - 1]!;
+}
+
+function lowerBound(sorted: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Incrementally maintained sorted measurements of a metric over a history that only grows at the
+ * end and loses its oldest datapoints (the Detector's, replay's): each datapoint costs a few
+ * insertions instead of a sort of the whole history per metric.
+ */
+export class Baselines {
+  private readonly series = new Map<string, { queue: Array<{ t: number; v: number }>; sorted: number[]; lastTime: number }>();
+
+  sorted(history: readonly Datapoint[], metric: string, mode: Mode, durationSeconds: number | undefined): number[] {
+    const key = `${metric}|${mode}|${durationSeconds ?? 0}`;
+    let s = this.series.get(key);
+    if (s === undefined) this.series.set(key, (s = { queue: [], sorted: [], lastTime: -Infinity }));
+    const first = history[0]?.time ?? Infinity;
+    const span = mode === "value" ? 0 : (durationSeconds ?? 0) * 1000;
+    let expired = 0;
+    // A value leaves the baseline when its datapoint (or, windowed, the start of its window) leaves the history.
+    while (expired < s.queue.length && s.queue[expired]!.t - span < first) {
+      s.sorted.splice(lowerBound(s.sorted, s.queue[expired]!.v), 1);
+      expired++;
+    }
+    if (expired > 0) s.queue.splice(0, expired);
+    let i = history.length;
+    while (i > 0 && history[i - 1]!.time > s.lastTime) i--;
+    const points = series(history);
+    for (; i < history.length; i++) {
+      const m = measureAt(points, i, metric, mode, durationSeconds);
+      if (m === undefined) continue;
+      s.queue.push({ t: history[i]!.time, v: m.compared });
+      s.sorted.splice(lowerBound(s.sorted, m.compared), 0, m.compared);
+    }
+    if (history.length > 0) s.lastTime = history[history.length - 1]!.time;
+    return s.sorted;
+  }
+}
+
+/** The earlier measurements, sorted (what Baselines keeps incrementally). */
+export function earlierSorted(history: readonly Datapoint[], metric: string, mode: Mode, durationSeconds: number | undefined): number[] {
+  const out: number[] = [];
+  const points = series(history);
+  for (let i = 0; i < history.length; i++) {
+    const m = measureAt(points, i, metric, mode, durationSeconds);
+    if (m !== undefined) out.push(m.compared);
+  }
+  return out.sort((a, b) => a - b);
+}

@@ -1,0 +1,168 @@
+// An append-only log of lines kept in segment files (`<folder>/<seq>.ndjson`), for data that
+// grows at the end and expires at the start (the Detect history). Appending writes one line
+// (every byte, fsync); a line that could not be written whole is cut off again, so a full disk
+// leaves no torn line behind. Expiry and the size cap delete whole segments, oldest first: no
+// rewrite of what stays. Only the newest segment is ever written, so only it can end in a line
+// torn by a power cut, which is dropped when the log is opened.
+
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../util/log.js";
+import { type FailureLog, fsyncDir, writeAll } from "./files.js";
+
+export interface Segment<K> {
+  seq: number;
+  bytes: number;
+  /** Key (a time) of the segment's last entry, for expiry. */
+  lastKey: K | undefined;
+}
+
+export class SegmentedLog<K> {
+  readonly segments: Segment<K>[] = [];
+  private readonly dir: string | undefined;
+
+  constructor(
+    folder: string | undefined,
+    private readonly failures: FailureLog | undefined,
+    private readonly log: Logger | undefined,
+    private readonly readOnly = false,
+  ) {
+    this.dir = folder;
+    if (folder !== undefined && !readOnly) {
+      try {
+        mkdirSync(folder, { recursive: true });
+      } catch (err) {
+        failures?.error("store.folder_unusable", folder, err);
+      }
+    }
+  }
+
+  get totalBytes(): number {
+    return this.segments.reduce((n, s) => n + s.bytes, 0);
+  }
+
+  /**
+   * Reads every segment, oldest first, decoding each line; lines that do not decode (a torn last
+   * line, damage) are counted in `dropped`. Optionally adopts an older single file first.
+   */
+  load<T>(decode: (line: string) => T | undefined, keyOf: (t: T) => K, legacyFile?: string): { entries: T[]; dropped: number } {
+    const entries: T[] = [];
+    let dropped = 0;
+    if (this.dir === undefined) return { entries, dropped };
+    if (legacyFile !== undefined && !this.readOnly) {
+      try {
+        statSync(legacyFile);
+        renameSync(legacyFile, join(this.dir, `${String(0).padStart(10, "0")}.ndjson`));
+      } catch {
+        // none, or it cannot be moved: a read-only folder is reported by the next write
+      }
+    }
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((n) => /^\d{10}\.ndjson$/.test(n)).sort();
+    } catch {
+      return { entries, dropped };
+    }
+    for (const [i, name] of names.entries()) {
+      const path = join(this.dir, name);
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (err) {
+        this.failures?.error("store.read_failed", path, err);
+        continue;
+      }
+      const complete = text.lastIndexOf("\n") + 1;
+      if (complete < text.length) {
+        dropped++;
+        if (i === names.length - 1 && !this.readOnly) {
+          try {
+            const fd = openSync(path, "r+");
+            ftruncateSync(fd, Buffer.byteLength(text.slice(0, complete)));
+            fsyncSync(fd);
+            closeSync(fd);
+          } catch (err) {
+            this.failures?.error("store.write_failed", path, err);
+          }
+        }
+      }
+      const seg: Segment<K> = { seq: Number(name.slice(0, 10)), bytes: Buffer.byteLength(text.slice(0, complete)), lastKey: undefined };
+      for (const line of text.slice(0, complete).split("\n")) {
+        if (line === "") continue;
+        const e = decode(line);
+        if (e === undefined) {
+          dropped++;
+          continue;
+        }
+        entries.push(e);
+        seg.lastKey = keyOf(e);
+      }
+      this.segments.push(seg);
+    }
+    return { entries, dropped };
+  }
+
+  /** Appends one line (with its "\n") to the newest segment, or a new one once that is `segmentBytes` big. */
+  append(line: string, key: K, segmentBytes: number): boolean {
+    let seg = this.segments.at(-1);
+    const bytes = Buffer.from(line, "utf8");
+    if (seg === undefined || seg.bytes >= segmentBytes) {
+      seg = { seq: (seg?.seq ?? 0) + 1, bytes: 0, lastKey: undefined };
+      this.segments.push(seg);
+    }
+    seg.lastKey = key;
+    if (this.dir === undefined || this.readOnly) {
+      seg.bytes += bytes.length;
+      return true;
+    }
+    const path = this.pathOf(seg);
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, "a", 0o600);
+      const size = fstatSync(fd).size;
+      try {
+        writeAll(fd, bytes);
+        fsyncSync(fd);
+      } catch (err) {
+        // Part of the line may be on disk: cut it off, so the next line starts clean.
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          // nothing more can be done; the torn line is dropped when the log is read
+        }
+        throw err;
+      }
+      if (seg.bytes === 0) fsyncDir(this.dir);
+      seg.bytes = size + bytes.length;
+      this.failures?.recovered("store.write_failed", path);
+      return true;
+    } catch (err) {
+      this.failures?.error("store.write_failed", path, err, { kept: "in memory until the disk takes it" });
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /** Deletes the oldest segments while `expired` says so or the total is over `maxBytes`; never the newest. */
+  trim(expired: (seg: Segment<K>) => boolean, maxBytes: number): Segment<K>[] {
+    const gone: Segment<K>[] = [];
+    while (this.segments.length > 1 && (expired(this.segments[0]!) || this.totalBytes > maxBytes)) {
+      const seg = this.segments.shift()!;
+      gone.push(seg);
+      if (this.dir !== undefined && !this.readOnly) {
+        try {
+          rmSync(this.pathOf(seg), { force: true });
+        } catch (err) {
+          this.failures?.error("store.write_failed", this.pathOf(seg), err);
+        }
+      }
+    }
+    if (gone.length > 0) this.log?.debug("store.segments_trimmed", { count: gone.length });
+    return gone;
+  }
+
+  private pathOf(seg: Segment<K>): string {
+    return join(this.dir!, `${String(seg.seq).padStart(10, "0")}.ndjson`);
+  }
+}

@@ -175,6 +175,22 @@ describe("violations are never dropped", { concurrency: 2 }, () => {
   });
 });
 
+describe("Detect does not wait for delivery", () => {
+  it("every sample is judged while reports cannot be delivered: a port opened during an outage raises its alarm then", async () => {
+    const root = copyFixture("tricky");
+    const tcp = readFileSync(join(root, "net/tcp"), "utf8");
+    const s = await start({ ProcRoot: root, DefaultProfile: "true" });
+    const p = s.start();
+    await p.waitForLine(/INFO report\.accepted/);
+    s.nucleus.refuseConnections = true;
+    s.nucleus.dropConnections();
+    await p.waitForLine(/WARN ipc\.disconnected/);
+    writeFileSync(join(root, "net/tcp"), `${tcp}   9: 00000000:0017 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7777 1 0000000000000000 100 0 0 10 0\n`);
+    await p.waitForLine(/WARN violation\.in_alarm profile=EdgeDefault behavior=NoTelnetListening/);
+    assert.equal(s.nucleus.service.reports.length, 1, "no report went out meanwhile");
+  });
+});
+
 describe("IPC hygiene", () => {
   it("one stream per answer topic through an outage and a reconnection, each answer counted once, streams replaced on a format change", async () => {
     const s = await start({ ProcRoot: copyFixture("tricky") }, { online: false });

@@ -1,6 +1,7 @@
 // check-profile and replay: the device-side Detect tools that need no Greengrass.
 
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { DEFAULT_CONFIG } from "../config/schema.js";
 import { DEFAULT_PROFILE } from "../detect/default-profile.js";
 import { datapointOfReport } from "../detect/datapoint.js";
@@ -89,9 +90,9 @@ export function replayCommand(argv: string[]): number {
   });
   if (!values.profile || !values.reports) throw new UsageError("replay needs --profile FILE and --reports FILE");
   const profiles = loadProfiles(values.profile);
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(values.reports, "utf8");
+    fd = openSync(values.reports, "r");
   } catch (err) {
     throw new CommandError(`--reports ${values.reports}: ${(err as Error).message}`);
   }
@@ -107,7 +108,7 @@ export function replayCommand(argv: string[]): number {
   const out: string[] = [];
   let previous: number | undefined;
   let lineNo = 0;
-  for (const line of text.split("\n")) {
+  for (const line of linesOf(fd)) {
     lineNo++;
     if (line.trim() === "") continue;
     let doc: unknown;
@@ -134,5 +135,22 @@ export function replayCommand(argv: string[]): number {
     if (out.length >= 1000) process.stdout.write(`${out.splice(0).join("\n")}\n`);
   }
   if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);
+  closeSync(fd);
   return 0;
+}
+
+/** The lines of a file, read a megabyte at a time (a year of reports is too big to hold twice). */
+function* linesOf(fd: number): Generator<string> {
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const decoder = new StringDecoder("utf8"); // a character split between two reads stays whole
+  let rest = "";
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    const text = rest + decoder.write(buf.subarray(0, n));
+    const lines = text.split("\n");
+    rest = lines.pop()!;
+    yield* lines;
+  }
+  if (rest !== "") yield rest;
 }

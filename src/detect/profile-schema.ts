@@ -199,10 +199,12 @@ export const SecurityProfileSchema = z
       .optional(),
     behaviors: z.array(BehaviorSchema).max(100, "a profile has at most 100 behaviors").optional(),
     alertTargets: z
-      .record(
-        z.enum(["SNS"], { error: "the only alert target type is SNS" }),
-        z.strictObject({ alertTargetArn: z.string({ error: "is required" }).min(1, "is required"), roleArn }),
-      )
+      .record(z.string(), z.strictObject({ alertTargetArn: z.string({ error: "is required" }).min(1, "is required"), roleArn }))
+      .superRefine((targets, ctx) => {
+        for (const type of Object.keys(targets)) {
+          if (type !== "SNS") ctx.addIssue({ code: "custom", path: [type], message: "the only alert target type is SNS (API AlertTargetType)" });
+        }
+      })
       .optional(),
     additionalMetricsToRetain: z
       .array(z.string().superRefine((m, ctx) => {

@@ -7,7 +7,7 @@
 import { CreateDeploymentCommand, type CreateDeploymentCommandInput, GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { ScriptUsageError, runScript, scriptOptions } from "./cli.js";
 import { COMPONENT_NAME } from "./recipe.js";
 
 const root = resolve(__dirname, "..");
@@ -57,9 +57,21 @@ function readJson(path: string, what: string): Record<string, never> {
   }
 }
 
-if (require.main === module) {
-  const { values } = parseArgs({
-    options: {
+const USAGE = "usage: npm run deploy -- --target ARN [--merge FILE] [--reset /Key,...] [--components FILE] [--version V] [--name NAME] [--region REGION] [--dry-run]";
+
+/** The region a deployment goes to: the target ARN's (a deployment is created in its target's region). */
+export function regionOf(targetArn: string, given: string | undefined): string {
+  const fromArn = targetArn.split(":")[3];
+  if (given !== undefined && fromArn !== undefined && given !== fromArn) {
+    throw new Error(`--region ${given} does not match the target's region ${fromArn} (${targetArn})`);
+  }
+  return given ?? fromArn!;
+}
+
+export async function deployMain(argv: string[]): Promise<void> {
+  const values = scriptOptions(
+    argv,
+    {
       target: { type: "string" },
       merge: { type: "string" },
       reset: { type: "string" },
@@ -69,27 +81,24 @@ if (require.main === module) {
       region: { type: "string" },
       "dry-run": { type: "boolean" },
     },
+    USAGE,
+  );
+  if (!values.target) throw new ScriptUsageError(`--target is required\n${USAGE}`);
+  const request = {
+    targetArn: values.target,
+    version: values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version,
+    merge: values.merge ? readJson(values.merge, "--merge") : undefined,
+    reset: values.reset?.split(",").map((s) => s.trim()),
+    otherComponents: values.components ? readJson(values.components, "--components") : undefined,
+    deploymentName: values.name,
+  };
+  deploymentRequest(request); // names a bad target or reset path before anything else
+  await deploy({
+    ...request,
+    dryRun: values["dry-run"] ?? false,
+    client: new GreengrassV2Client({ region: regionOf(values.target, values.region) }),
+    print: (l) => process.stdout.write(`${l}\n`),
   });
-  if (!values.target) {
-    process.stderr.write("usage: npm run deploy -- --target ARN [--merge FILE] [--reset /Key,...] [--components FILE] [--version V] [--dry-run]\n");
-    process.exit(2);
-  }
-  Promise.resolve()
-    .then(() =>
-      deploy({
-        targetArn: values.target!,
-        version: values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version,
-        merge: values.merge ? readJson(values.merge, "--merge") : undefined,
-        reset: values.reset?.split(",").map((s) => s.trim()),
-        otherComponents: values.components ? readJson(values.components, "--components") : undefined,
-        deploymentName: values.name,
-        dryRun: values["dry-run"] ?? false,
-        client: new GreengrassV2Client({ region: values.region }),
-        print: (l) => process.stdout.write(`${l}\n`),
-      }),
-    )
-    .catch((err) => {
-      process.stderr.write(`deploy failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    });
 }
+
+if (require.main === module) runScript("deploy", () => deployMain(process.argv.slice(2)));

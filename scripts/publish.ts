@@ -15,7 +15,7 @@ import {
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { ScriptUsageError, runScript, scriptOptions } from "./cli.js";
 import { ARTIFACT_FILES, COMPONENT_NAME, versionedRecipe } from "./recipe.js";
 
 const root = resolve(__dirname, "..");
@@ -78,25 +78,21 @@ export async function publishComponent(o: PublishOptions): Promise<void> {
   o.print(`created ${res.arn} (${res.status?.componentState ?? "unknown state"}${res.status?.message ? `: ${res.status.message}` : ""})`);
 }
 
-if (require.main === module) {
-  const { values } = parseArgs({
-    options: { bucket: { type: "string" }, region: { type: "string" }, version: { type: "string" }, "dry-run": { type: "boolean" } },
-  });
+const USAGE = "usage: npm run publish-component -- --bucket BUCKET [--region REGION] [--version V] [--dry-run]";
+
+export async function publishMain(argv: string[]): Promise<void> {
+  const values = scriptOptions(argv, { bucket: { type: "string" }, region: { type: "string" }, version: { type: "string" }, "dry-run": { type: "boolean" } }, USAGE);
+  if (!values.bucket) throw new ScriptUsageError(`--bucket is required\n${USAGE}`);
   const version = values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
-  if (!values.bucket) {
-    process.stderr.write("usage: npm run publish-component -- --bucket BUCKET [--region REGION] [--version V] [--dry-run]\n");
-    process.exit(2);
-  }
   const region = values.region;
-  publishComponent({
+  await publishComponent({
     bucket: values.bucket,
     version,
     dryRun: values["dry-run"] ?? false,
     s3: new S3Client({ region }),
     greengrass: new GreengrassV2Client({ region }),
     print: (l) => process.stdout.write(`${l}\n`),
-  }).catch((err) => {
-    process.stderr.write(`publish failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
   });
 }
+
+if (require.main === module) runScript("publish", () => publishMain(process.argv.slice(2)));

@@ -9,10 +9,12 @@ import { describe, it } from "node:test";
 import { GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { parse } from "yaml";
-import { deploy, deploymentRequest } from "../scripts/deploy.js";
+import { deploy, deploymentRequest, regionOf } from "../scripts/deploy.js";
 import { publishComponent } from "../scripts/publish.js";
 import { ARTIFACT_FILES, COMPONENT_NAME } from "../scripts/recipe.js";
 import { ARTIFACT_DIR, VERSION } from "./bundle.js";
+import { ROOT } from "./helpers.js";
+import { spawnSync } from "node:child_process";
 
 interface Sent {
   method: string;
@@ -173,6 +175,21 @@ describe("deploy", () => {
     await deploy({ targetArn: target, version: VERSION, dryRun: true, client: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }), print: (l) => printed.push(l) });
     assert.equal(rec.sent.length, 0);
     assert.deepEqual(JSON.parse(printed[0]!).input.components, { [COMPONENT_NAME]: { componentVersion: VERSION } });
+  });
+
+  it("takes the region from the target ARN, and refuses a --region that contradicts it", () => {
+    assert.equal(regionOf(target, undefined), "eu-west-1");
+    assert.equal(regionOf(target, "eu-west-1"), "eu-west-1");
+    assert.throws(() => regionOf(target, "us-east-1"), /--region us-east-1 does not match the target's region eu-west-1/);
+  });
+
+  it("answers a bad option with one line and exit 2, never a stack trace", () => {
+    for (const script of ["deploy", "publish"]) {
+      const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts", `${script}.ts`), "--bogus"], { encoding: "utf8" });
+      assert.equal(r.status, 2, `${script}: ${r.stderr}`);
+      assert.match(r.stderr, /Unknown option '--bogus'/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    }
   });
 
   it("names a bad target or reset path", () => {

@@ -227,6 +227,12 @@ export class Agent {
     if (sample.counters) s.sampleCounters = sample.counters;
     s.lastSampleAt = now;
     if (this.memory.cpu) s.cpu = this.memory.cpu;
+    log.debug("sample.taken", { at: new Date(now).toISOString(), interfaces: sample.counters ? Object.keys(sample.counters).length : 0, custom_metrics: Object.keys(sample.customMetrics).length, blind: sample.blind !== undefined });
+    if (sample.blind) {
+      // Nothing seen is not "nothing happened": no report (an empty one would be accepted as an idle device).
+      this.persist();
+      return;
+    }
     if (!config.PublishMetrics) {
       // Nothing goes to the service: when reports start again, they start from now.
       if (sample.counters) s.reportCounters = sample.counters;
@@ -293,6 +299,7 @@ export class Agent {
     }
     // Written ahead: if the process dies during the publish, the next run knows this report
     // may be in the nucleus, and waits a full interval after it.
+    log.debug("report.built", { report_id: reportId, bytes: produced.payload.length, network_stats: traffic ? JSON.stringify(traffic) : "none", carried: hasCarry ? JSON.stringify(carry) : "none" });
     this.logNotes(this.ledger.sent({ reportId, traffic, sentAt: now, nucleus: channel.nucleus()! }));
     if (sample.counters) s.reportCounters = sample.counters;
     s.reportId = reportId;

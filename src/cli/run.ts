@@ -51,7 +51,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const violationsFile = values.violations ?? (values["work-dir"] !== undefined ? join(resolve(values["work-dir"]), "violations.ndjson") : undefined);
   const msPerSecond = msPerSecondFrom(process.env);
   // Detect's files live in --work-dir; with only --state (or nothing) they stay in memory.
-  const detector = new Detector({ work: values["work-dir"] !== undefined ? work : new WorkDir(undefined, log), thingName: values.thing ?? "local", log, config: () => agent.currentConfig, msPerSecond });
+  const detector = new Detector({ work: values["work-dir"] !== undefined ? work : new WorkDir(undefined, log), thingName: values.thing ?? "local", log, config: () => config, msPerSecond });
   detector.configure(config);
   const agent = new Agent({
     log,

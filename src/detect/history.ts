@@ -65,7 +65,7 @@ export class History {
     legacyFile?: string,
   ) {
     this.log = new SegmentedLog<number>(folder, failures, logger, readOnly);
-    const { entries, dropped } = this.log.load(decodeDatapoint, (d) => d.time, legacyFile);
+    const { entries, dropped } = this.log.load(decodeDatapoint, (d) => d.time, opts.maxBytes, legacyFile);
     this.dropped = dropped;
     if (dropped > 0) logger?.warn("history.lines_dropped", { count: dropped, reason: "torn or unreadable lines" });
     const newest = entries.at(-1)?.time;

@@ -5,7 +5,7 @@
 // rewrite of what stays. Only the newest segment is ever written, so only it can end in a line
 // torn by a power cut, which is dropped when the log is opened.
 
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../util/log.js";
 import { type FailureLog, fsyncDir, writeAll } from "./files.js";
@@ -45,7 +45,7 @@ export class SegmentedLog<K> {
    * Reads every segment, oldest first, decoding each line; lines that do not decode (a torn last
    * line, damage) are counted in `dropped`. Optionally adopts an older single file first.
    */
-  load<T>(decode: (line: string) => T | undefined, keyOf: (t: T) => K, legacyFile?: string): { entries: T[]; dropped: number } {
+  load<T>(decode: (line: string) => T | undefined, keyOf: (t: T) => K, maxBytes: number, legacyFile?: string): { entries: T[]; dropped: number } {
     const entries: T[] = [];
     let dropped = 0;
     if (this.dir === undefined) return { entries, dropped };
@@ -63,11 +63,29 @@ export class SegmentedLog<K> {
     } catch {
       return { entries, dropped };
     }
+    // Never read more than the cap: the oldest segments beyond it go unread (and, unless read-only,
+    // deleted), and a segment bigger than the cap by itself is read from its last maxBytes only.
+    const sizes = names.map((n) => {
+      try {
+        return statSync(join(this.dir!, n)).size;
+      } catch {
+        return 0;
+      }
+    });
+    let total = sizes.reduce((a, b) => a + b, 0);
+    let over = 0;
+    while (names.length > 1 && total > maxBytes) {
+      total -= sizes.shift()!;
+      const gone = names.shift()!;
+      over++;
+      if (!this.readOnly) rmSync(join(this.dir, gone), { force: true });
+    }
+    if (over > 0 || (sizes[0] ?? 0) > maxBytes) this.log?.warn("history.over_size_cap", { folder: this.dir, max_bytes: maxBytes, effect: "only the newest datapoints up to the cap were read" });
     for (const [i, name] of names.entries()) {
       const path = join(this.dir, name);
       let text: string;
       try {
-        text = readFileSync(path, "utf8");
+        text = readTail(path, maxBytes);
       } catch (err) {
         this.failures?.error("store.read_failed", path, err);
         continue;
@@ -164,5 +182,20 @@ export class SegmentedLog<K> {
 
   private pathOf(seg: Segment<K>): string {
     return join(this.dir!, `${String(seg.seq).padStart(10, "0")}.ndjson`);
+  }
+}
+
+/** A file's text, or only its last `maxBytes` from the first whole line on. */
+function readTail(path: string, maxBytes: number): string {
+  const size = statSync(path).size;
+  if (size <= maxBytes) return readFileSync(path, "utf8");
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(Math.floor(maxBytes));
+    const n = readSync(fd, buf, 0, buf.length, size - buf.length);
+    const text = buf.toString("utf8", 0, n);
+    return text.slice(text.indexOf("\n") + 1);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -77,12 +77,16 @@ export interface Setup {
 
 export interface SetupOptions extends Partial<NucleusOptions> {
   msPerSecond?: number;
+  /** How to run node (default: this node); e.g. qemu-arm-static -L ROOT ROOT/usr/bin/node. */
+  node?: string[];
 }
 
 export async function setup(configuration: Record<string, unknown>, opts: SetupOptions = {}): Promise<Setup> {
   const dir = tempDir("defender-e2e-");
   const workDir = join(dir, "work");
   const msPerSecond = opts.msPerSecond ?? MS_PER_SECOND;
+  const { msPerSecond: _scale, node: nodeCommand, ...nucleusOptions } = opts;
+  const node = nodeCommand ?? [process.execPath];
   const nucleus = new NucleusDouble({
     socketPath: join(dir, "ipc.socket"),
     svcuid: "svcuid-secret-token",
@@ -93,7 +97,7 @@ export async function setup(configuration: Record<string, unknown>, opts: SetupO
     // The service's 300 s, scaled; the double allows a fifth less for scheduling noise.
     reportIntervalMs: 300 * msPerSecond * 0.8,
     validationTimeoutMs: 30_000,
-    ...opts,
+    ...nucleusOptions,
   });
   await nucleus.start();
   const procs: ComponentProcess[] = [];
@@ -103,7 +107,7 @@ export async function setup(configuration: Record<string, unknown>, opts: SetupO
     msPerSecond,
     start(extraEnv = {}) {
       mkdirSync(workDir, { recursive: true });
-      const child = spawn(process.execPath, [BUNDLE], {
+      const child = spawn(node[0]!, [...node.slice(1), BUNDLE], {
         cwd: workDir,
         env: {
           PATH: process.env.PATH,

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DEFAULT_CONFIG } from "../src/config/schema.js";
 import { ConfigSource, configurationProblems } from "../src/greengrass/config-source.js";
-import type { IpcClient } from "../src/greengrass/ipc.js";
+import type { IpcClient } from "../src/greengrass/ipc-wait.js";
 import { WorkDir } from "../src/store/files.js";
 import { recordingLogger, tempDir } from "./helpers.js";
 import { recipeDefaults } from "./nucleus/harness.js";

@@ -11,7 +11,8 @@ import type { JsonFile, WorkDir } from "../store/files.js";
 import { lintProfile } from "../detect/lint.js";
 import { type Logger } from "../util/log.js";
 import { MQTTPROXY, PUBSUB, isGranted, missingGrant } from "./access-control.js";
-import { type IpcClient, call, rpcErrorText } from "./ipc.js";
+import { rpcErrorText } from "./ipc.js";
+import { type IpcClient, call } from "./ipc-wait.js";
 import { reportTopic, responseTopics, violationIoTTopic } from "./topics.js";
 
 const OPERATION_TIMEOUT_MS = 10_000;

@@ -4,33 +4,15 @@
 // is retried on that connection; on a connection that is going away it is left to the reconnect.
 
 import { statSync } from "node:fs";
-import { CancelController } from "aws-crt/dist/common/cancel";
 import { createClient } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc";
-import type * as ipc from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
+import { type IpcClient, connectionEnded, isAlive, withTimeout } from "./ipc-wait.js";
 import { type Logger, errorMessage } from "../util/log.js";
 
-export type IpcClient = ipc.Client;
+export type { IpcClient } from "./ipc-wait.js";
 
 export interface Backoff {
   initialMs: number;
   maxMs: number;
-}
-
-/** Request-response operations have no timeout of their own in the SDK: bound each one. */
-export async function withTimeout<T>(ms: number, what: string, op: (c: CancelController) => Promise<T>): Promise<T> {
-  const controller = new CancelController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.cancel();
-      reject(new Error(`${what} timed out after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([op(controller), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Text of an SDK RpcError (with the service's error shape and message), or any error. */
@@ -61,44 +43,6 @@ export function nucleusIdentity(socketPath: string): string {
   } catch (err) {
     return `unknown:${(err as NodeJS.ErrnoException).code ?? "EIO"}`;
   }
-}
-
-/** Clients whose connection ended (disconnected or closed); the SDK's Client does not say. */
-const ended = new WeakSet<IpcClient>();
-const endings = new WeakMap<IpcClient, { promise: Promise<never>; reject: (e: Error) => void }>();
-
-/** Whether operations on this client can still succeed. */
-export function isAlive(client: IpcClient): boolean {
-  return !ended.has(client);
-}
-
-function markEnded(client: IpcClient): void {
-  if (ended.has(client)) return;
-  ended.add(client);
-  endings.get(client)?.reject(new Error("the IPC connection closed"));
-}
-
-/**
- * Rejects when the client's connection ends. The SDK never settles an operation whose
- * connection closed before its answer came (it waits for a message that cannot arrive), so every
- * wait on an operation is raced with this.
- */
-export function whenEnded(client: IpcClient): Promise<never> {
-  let e = endings.get(client);
-  if (e === undefined) {
-    let reject!: (err: Error) => void;
-    const promise = new Promise<never>((_, rej) => (reject = rej));
-    promise.catch(() => undefined);
-    e = { promise, reject };
-    endings.set(client, e);
-    if (ended.has(client)) reject(new Error("the IPC connection closed"));
-  }
-  return e.promise;
-}
-
-/** A request-response operation on `client`, bounded by a timeout and by the connection's end. */
-export function call<T>(client: IpcClient, ms: number, what: string, op: (c: CancelController) => Promise<T>): Promise<T> {
-  return withTimeout(ms, what, (c) => Promise.race([op(c), whenEnded(client)]));
 }
 
 export interface ConnectionEvents {
@@ -145,7 +89,7 @@ export class IpcConnection {
     const c = this.client;
     this.client = undefined;
     if (c) {
-      markEnded(c);
+      connectionEnded(c);
       await withTimeout(1000, "close", () => c.close()).catch(() => undefined);
     }
   }
@@ -163,7 +107,7 @@ export class IpcConnection {
     let lost = false;
     client.on("disconnection", (ev) => {
       lost = true;
-      markEnded(client);
+      connectionEnded(client);
       if (generation !== this.generation || this.closed) return;
       this.client = undefined;
       clearTimeout(this.setUpTimer);
@@ -175,12 +119,12 @@ export class IpcConnection {
       await withTimeout(10_000, "connect", () => client.connect());
     } catch (err) {
       this.log.warn("ipc.connect_failed", { reason: rpcErrorText(err), attempt: this.attempt + 1 });
-      markEnded(client);
+      connectionEnded(client);
       await client.close().catch(() => undefined);
       return this.retry();
     }
     if (this.closed || lost) {
-      markEnded(client);
+      connectionEnded(client);
       if (this.closed) await client.close().catch(() => undefined);
       return;
     }

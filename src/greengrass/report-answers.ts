@@ -6,12 +6,13 @@
 // timed out: it ends when it succeeds, fails, or its client goes away. A duplicate stream would
 // deliver every answer twice (each stream is its own subscriber), so none is ever left open.
 
-import { decodeFirstSync } from "cbor";
+import { cbor } from "../report/encode.js";
 import type { StreamingOperation } from "aws-iot-device-sdk-v2/dist/eventstream_rpc";
 import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
 import type { Logger } from "../util/log.js";
 import { MQTTPROXY, missingGrant } from "./access-control.js";
-import { type IpcClient, errorShape, isAlive, rpcErrorText, whenEnded } from "./ipc.js";
+import { errorShape, rpcErrorText } from "./ipc.js";
+import { type IpcClient, isAlive, untilEnded } from "./ipc-wait.js";
 import { responseTopics } from "./topics.js";
 
 export interface Answer {
@@ -80,7 +81,7 @@ export class ReportAnswers {
     }
     // Answered when the core's MQTT connection is up, however long that takes; over when the
     // IPC connection ends (the SDK would otherwise wait forever).
-    const results = await Promise.allSettled(next.streams.map((s) => Promise.race([s.activate(), whenEnded(client)])));
+    const results = await Promise.allSettled(next.streams.map((s) => untilEnded(client, s.activate())));
     const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ topic: topics[i]!, err: r.reason }] : []));
     if (failures.length === 0) {
       this.log.info("report.answers_subscribed", { format });
@@ -104,7 +105,7 @@ export class ReportAnswers {
   private received(format: string, accepted: boolean, payload: Buffer | undefined): void {
     let doc: Record<string, unknown> = {};
     try {
-      if (payload) doc = format === "cbor" ? decodeFirstSync(payload) : JSON.parse(payload.toString("utf8"));
+      if (payload) doc = format === "cbor" ? cbor().decodeFirstSync(payload) : JSON.parse(payload.toString("utf8"));
     } catch {
       this.log.warn("report.response_unreadable", { outcome: accepted ? "accepted" : "rejected", bytes: payload?.length ?? 0 });
       return;

@@ -13,7 +13,8 @@ import type { ViolationEvent } from "../detect/evaluate.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
 import type { Logger } from "../util/log.js";
 import { MQTTPROXY, PUBSUB, missingGrant } from "./access-control.js";
-import { type IpcClient, call, errorShape, isAlive, rpcErrorText } from "./ipc.js";
+import { errorShape, rpcErrorText } from "./ipc.js";
+import { type IpcClient, call, isAlive } from "./ipc-wait.js";
 import { violationIoTTopic } from "./topics.js";
 
 const OPERATION_TIMEOUT_MS = 10_000;

@@ -34,17 +34,18 @@ export interface Truncation {
 export interface BuiltReport {
   report: Report;
   truncations: Truncation[];
-  /** Every entry's key in each list, cut or not (what "new since the previous report" compares with). */
+  /** With a rank: every entry's key in each list, cut or not (what "new since the previous report" compares with). */
   keys: Map<string, Set<string>>;
 }
 
 export function buildReport(snapshot: Snapshot, opts: BuildOptions): BuiltReport {
   const truncations: Truncation[] = [];
   const keys = new Map<string, Set<string>>();
+  const rank = opts.rank;
   const cut: Cut = (list, items, order, key) => {
-    keys.set(list, new Set(items.map(key)));
-    const rank = opts.rank;
-    const kept = cheapestFirst(items, opts.maxListEntries, rank ? (t) => rank(list, key(t)) : () => 0, order);
+    // Keys serve the next report's ranking: without a rank nobody asks for them.
+    if (rank) keys.set(list, new Set(items.map(key)));
+    const kept = cheapestFirst(items, opts.maxListEntries, rank ? (t) => rank(list, key(t)) : undefined, order);
     if (kept.length < items.length) truncations.push({ list, kept: kept.length, total: items.length });
     return kept;
   };

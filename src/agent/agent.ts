@@ -65,6 +65,9 @@ export class Agent {
   private stopped = false;
   private started = false;
   private notBefore = 0;
+  /** performance.now() of the last report handed over in this process (finer than Date.now()). */
+  private lastPublishMono: number | undefined;
+  private tickMono = 0;
   private readonly ms: number;
   private readonly remembered = new Remembered();
   private readonly said = new Map<string, string>();
@@ -189,7 +192,9 @@ export class Agent {
     const wait = Math.max(0, atMono - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (performance.now() < this.nextAtMono - 1) return this.schedule(this.nextAtMono); // a chained long wait
+      // A chained long wait, or a timer that fired early (timers count whole milliseconds of a
+      // cached loop clock): never sample before the time, so the interval floor always holds.
+      if (performance.now() < this.nextAtMono) return this.schedule(this.nextAtMono);
       this.lastTickMono = performance.now();
       void this.tick().finally(() => {
         if (this.timer === undefined) this.schedule(this.lastTickMono! + this.intervalSeconds() * this.ms);
@@ -199,6 +204,7 @@ export class Agent {
 
   private async runOnce(): Promise<void> {
     const { log } = this.opts;
+    this.tickMono = performance.now();
     const config = this.config;
     const settings = settingsOf(config);
     const now = Date.now();
@@ -227,6 +233,11 @@ export class Agent {
     if (sample.counters) s.sampleCounters = sample.counters;
     s.lastSampleAt = now;
     if (this.memory.cpu) s.cpu = this.memory.cpu;
+    if (this.counts.samples % 100 === 1) {
+      const m = process.memoryUsage();
+      const mb = (n: number) => Math.round(n / 1e5) / 10;
+      log.debug("process.memory", { samples: this.counts.samples, rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal), external_mb: mb(m.external), array_buffers_mb: mb(m.arrayBuffers) });
+    }
     log.debug("sample.taken", { at: new Date(now).toISOString(), interfaces: sample.counters ? Object.keys(sample.counters).length : 0, custom_metrics: Object.keys(sample.customMetrics).length, blind: sample.blind !== undefined });
     if (sample.blind) {
       // Nothing seen is not "nothing happened": no report (an empty one would be accepted as an idle device).
@@ -262,7 +273,8 @@ export class Agent {
   private blockedBecause(now: number, config: ComponentConfig): string | undefined {
     if (this.opts.channel.nucleus() === undefined) return "not connected to the Greengrass nucleus";
     const floor = this.opts.minIntervalSeconds(config) * this.ms;
-    if (this.state.lastPublishAt !== undefined && now - this.state.lastPublishAt < floor * 0.98) return "less than the minimum interval since the last report";
+    const since = this.lastPublishMono !== undefined ? performance.now() - this.lastPublishMono : this.state.lastPublishAt !== undefined ? now - this.state.lastPublishAt : Infinity;
+    if (since < floor * 0.98) return "less than the minimum interval since the last report";
     if (now < this.notBefore) return "the service needs a full interval after its last answer";
     const awaited = this.ledger.awaiting(now, HOLD_MAX_SECONDS * this.ms);
     if (awaited) return `waiting for the service's answer to report ${awaited.reportId}`;
@@ -304,6 +316,7 @@ export class Agent {
     if (sample.counters) s.reportCounters = sample.counters;
     s.reportId = reportId;
     s.lastPublishAt = now;
+    this.lastPublishMono = this.tickMono;
     this.persist();
     try {
       await channel.publish(produced, config);

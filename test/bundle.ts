@@ -5,4 +5,5 @@ import { ROOT } from "./helpers.js";
 
 export const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 export const ARTIFACT_DIR = join(ROOT, "artifacts", COMPONENT_NAME, VERSION);
-export const BUNDLE = join(ARTIFACT_DIR, "defender.js");
+/** The bundle under test; DEFENDER_BUNDLE points the suite at another build (the soak compares transports). */
+export const BUNDLE = process.env.DEFENDER_BUNDLE ?? join(ARTIFACT_DIR, "defender.js");

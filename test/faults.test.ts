@@ -9,7 +9,6 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { parse } from "yaml";
 import { CollectContext, newMemory } from "../src/collect/context.js";
 import { readConfined } from "../src/collect/collectors/file.js";
 import { applyConfiguration } from "../src/config/apply.js";
@@ -19,8 +18,8 @@ import { CustomMetricsConfig } from "../src/custom/definitions.js";
 import { parseNetDev } from "../src/procfs/net-dev.js";
 import { ProcFS } from "../src/procfs/fs.js";
 import { BUNDLE } from "./bundle.js";
-import { ROOT, copyFixture, recordingLogger, tempDir } from "./helpers.js";
-import { type Setup, type SetupOptions, report, setDev, setup } from "./nucleus/harness.js";
+import { copyFixture, recordingLogger, tempDir } from "./helpers.js";
+import { type Setup, type SetupOptions, recipeRun, report, setDev, setup } from "./nucleus/harness.js";
 
 const asRoot = process.getuid?.() === 0;
 const rootOnly = asRoot ? {} : { skip: "needs root (CI runs as root): mounts and network namespaces" };
@@ -37,11 +36,6 @@ after(async () => {
 });
 const accepted = (s: Setup) => s.nucleus.service.reports.filter((r) => r.outcome === "accepted");
 
-/** The recipe's node flags: the heap the component really has. */
-const recipeFlags = (): string[] => {
-  const recipe = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8"));
-  return (recipe.Manifests[0].Lifecycle.Run.Script as string).split(" ").filter((a) => a.startsWith("--"));
-};
 
 describe("custom metric sources cannot stop the loop or leak a secret", () => {
   const reader = (defs: unknown, procRoot: string) => {
@@ -288,7 +282,7 @@ describe("persisted files: corrupt, full disk, read-only, killed mid-write", () 
     while (lines.length * line.length < 20_000_000) lines.push(line.replace('"t":1', `"t":${(t += 60_000)}`));
     writeFileSync(join(s.workDir, "history.ndjson"), lines.join(""));
     const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [...recipeFlags(), BUNDLE], {
+    const child = spawn(process.execPath, [...recipeRun().flags, BUNDLE], {
       cwd: s.workDir,
       env: { PATH: process.env.PATH, AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: s.nucleus.opts.socketPath, SVCUID: s.nucleus.opts.svcuid, AWS_IOT_THING_NAME: "test-thing", DEFENDER_TEST_MS_PER_SECOND: "5" },
       stdio: ["ignore", "ignore", "pipe"],

@@ -3,7 +3,9 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { datapointOfReport } from "../src/detect/datapoint.js";
+import { type Datapoint, type MetricValue, datapointOfReport } from "../src/detect/datapoint.js";
+import { Datapoints } from "../src/detect/datapoints.js";
+import { Baselines, evaluate } from "../src/detect/evaluate.js";
 import { Detector, LEGACY_HISTORY_FILE } from "../src/detect/detector.js";
 import { WorkDir } from "../src/store/files.js";
 import { DEFAULT_CONFIG } from "../src/config/schema.js";
@@ -76,6 +78,93 @@ describe("history", () => {
     writeFileSync(join(work, LEGACY_HISTORY_FILE), `${JSON.stringify({ t: 1000, v: { "aws:all-bytes-out": { c: 7 } } })}\n`);
     const h = new History(join(work, HISTORY_FOLDER), big, false, undefined, undefined, join(work, LEGACY_HISTORY_FILE));
     assert.deepEqual(h.datapoints, [{ time: 1000, values: { "aws:all-bytes-out": { count: 7 } } }]);
+  });
+});
+
+describe("history in memory", () => {
+  /** A reproducible mix: counts, numbers, lists that change or stay, metrics that come and go, a first datapoint with no interval. */
+  function mixed(seed: number, count: number): Datapoint[] {
+    let x = seed;
+    const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    return Array.from({ length: count }, (_, i) => {
+      const values: Record<string, MetricValue> = { "aws:all-bytes-out": { count: Math.floor(next() * 1e6) } };
+      if (next() < 0.7) values["aws:num-established-tcp-connections"] = { count: Math.floor(next() * 9) };
+      if (next() < 0.5) values.temperature = { number: Math.round(next() * 1e4) / 100 };
+      values["aws:listening-tcp-ports"] = { ports: next() < 0.9 ? [22, 443] : [22, 23, 443] };
+      if (next() < 0.3) values["aws:destination-ip-addresses"] = { cidrs: [`10.0.0.${Math.floor(next() * 255)}`] };
+      if (i === 40) values["aws:all-bytes-out"] = { number: 1.5 }; // a kind that changed: kept as it came
+      return i === 0 ? { time: 1000, values } : { time: 1000 + i * 300_000, interval: 300 + (i % 3) / 10, values };
+    });
+  }
+
+  it("the columns give back exactly the datapoints they were given, also after dropping the oldest", () => {
+    const given = mixed(7, 300);
+    const points = new Datapoints();
+    for (const dp of given) points.push(dp);
+    assert.deepEqual(points.toArray(), given);
+    points.dropUntil(given[99]!.time);
+    assert.deepEqual(points.toArray(), given.slice(100));
+    assert.equal(points.timeAt(0), given[100]!.time);
+    points.dropUntil(Infinity);
+    assert.equal(points.length, 0);
+    points.push(given[5]!);
+    assert.deepEqual(points.toArray(), [given[5]]);
+  });
+
+  it("the evaluator judges the columns exactly as it judges the datapoints", () => {
+    const profile = SecurityProfileSchema.parse({
+      securityProfileName: "P",
+      behaviors: [
+        { name: "Rate", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" }, durationSeconds: 900 } },
+        { name: "Conns", metric: "aws:num-established-tcp-connections", criteria: { comparisonOperator: "less-than", statisticalThreshold: { statistic: "p99" } } },
+        { name: "Temp", metric: "temperature", criteria: { comparisonOperator: "less-than", value: { number: 90 }, consecutiveDatapointsToAlarm: 2 } },
+        { name: "Ports", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22, 443] } } },
+      ],
+    });
+    const all = mixed(11, 600);
+    const run = (asColumns: boolean) => {
+      const opts = { thingName: "t", minStatisticalDatapoints: 20, baselines: new Baselines() };
+      const states = {};
+      const history = new History(undefined, { maxAgeMs: 86_400_000, maxBytes: Infinity });
+      const events: string[] = [];
+      let array: Datapoint[] = [];
+      for (const dp of all) {
+        const earlier = asColumns ? history.points : array;
+        events.push(...evaluate([profile], earlier, dp, states, opts).events.map((e) => `${e.behavior.name}:${e.violationEventType}:${JSON.stringify(e.metricValue)}`));
+        history.append(dp);
+        array = [...array, dp].filter((p) => p.time > dp.time - 86_400_000);
+      }
+      return events;
+    };
+    const fromColumns = run(true);
+    assert.ok(fromColumns.length > 10, `${fromColumns.length} events: the data must exercise the behaviors`);
+    assert.deepEqual(fromColumns, run(false));
+  });
+
+  it("memory holds the metrics the behaviors judge; a behavior on a metric only retained until now finds its history on disk", () => {
+    const work = tempDir();
+    const retainOnly = SecurityProfileSchema.parse({
+      securityProfileName: "P",
+      behaviors: [{ name: "Out", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than", value: { count: 1e9 } } }],
+      additionalMetricsToRetainV2: [{ metric: "aws:num-established-tcp-connections" }],
+    });
+    const judging = SecurityProfileSchema.parse({
+      ...retainOnly,
+      behaviors: [...retainOnly.behaviors!, { name: "Conns", metric: "aws:num-established-tcp-connections", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p100" } } }],
+    });
+    let config = { ...DEFAULT_CONFIG, DefaultProfile: false, SecurityProfiles: [retainOnly], StatisticalMinDatapoints: 5 };
+    const detector = new Detector({ work: new WorkDir(work, recordingLogger()), thingName: "t", log: recordingLogger(), config: () => config });
+    detector.configure(config);
+    const at = (i: number, conns: number): Datapoint => ({ time: 1_790_000_000_000 + i * 300_000, interval: 300, values: { "aws:all-bytes-out": { count: 10 }, "aws:num-established-tcp-connections": { count: conns } } });
+    for (let i = 0; i < 10; i++) detector.observe(at(i, 3));
+    const history = (detector as unknown as { history: History }).history;
+    assert.deepEqual(Object.keys(history.points.get(0).values), ["aws:all-bytes-out"], "memory: only what is judged");
+    config = { ...config, SecurityProfiles: [judging] };
+    detector.configure(config);
+    assert.equal(history.points.length, 10);
+    assert.deepEqual(history.points.get(9).values["aws:num-established-tcp-connections"], { count: 3 }, "read again from disk");
+    const events = detector.observe(at(10, 50));
+    assert.deepEqual(events.map((e) => `${e.behavior.name}:${e.violationEventType}`), ["Conns:in-alarm"], "judged against the ten datapoints it had only retained");
   });
 });
 

@@ -51,7 +51,7 @@ describe("recipe", () => {
         assert.match(a.URI, new RegExp(`^s3://BUCKET_NAME/${COMPONENT_NAME}/${VERSION}/`));
         assert.ok(existsSync(join(ARTIFACT_DIR, a.URI.split("/").pop()!)), `${a.URI} exists in ${ARTIFACT_DIR}`);
       }
-      assert.match(m.Lifecycle.Run.Script, /^node (--[a-z-]+=\d+ )*\{artifacts:path\}\/defender\.js$/);
+      assert.match(m.Lifecycle.Run.Script, /^node (--[a-z-]+(=\d+)? )*\{artifacts:path\}\/defender\.js$/);
       assert.equal(m.Lifecycle.Run.Setenv.DEFENDER_WORK_DIR, "{work:path}");
       assert.deepEqual({ ...m, Platform: undefined }, { ...built.Manifests[0]!, Platform: undefined }, "the manifests differ only in their platform");
     }

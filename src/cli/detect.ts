@@ -130,7 +130,7 @@ export function replayCommand(argv: string[]): number {
     }
     const dp = datapointOfReport(parsed.data, time, previous === undefined ? undefined : (time - previous) / 1000);
     previous = time;
-    for (const e of evaluate(profiles, history.datapoints, dp, states, opts).events) out.push(JSON.stringify(e));
+    for (const e of evaluate(profiles, history.points, dp, states, opts).events) out.push(JSON.stringify(e));
     history.append(dp);
     if (out.length >= 1000) process.stdout.write(`${out.splice(0).join("\n")}\n`);
   }

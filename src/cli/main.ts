@@ -1,21 +1,19 @@
 // Entry point of the bundle: `node defender.js <command>`.
 
 import { REQUIRED_ENV, isUnderGreengrass } from "../config/environment.js";
-import { collectCommand } from "./collect.js";
-import { checkProfileCommand, replayCommand } from "./detect.js";
-import { exploreCommand, violationsCommand } from "./explore.js";
-import { runCommand } from "./run.js";
 import { CommandError, UsageError } from "./options.js";
 import { USAGE } from "./usage.js";
 import { errorMessage } from "../util/log.js";
 
+// Each command's module is loaded when it runs (the bundler keeps dynamic imports lazy), so the
+// component, which runs none of them, does not hold their code in memory.
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
-  collect: collectCommand,
-  run: runCommand,
-  "check-profile": checkProfileCommand,
-  replay: replayCommand,
-  violations: violationsCommand,
-  explore: exploreCommand,
+  collect: async (argv) => (await import("./collect.js")).collectCommand(argv),
+  run: async (argv) => (await import("./run.js")).runCommand(argv),
+  "check-profile": async (argv) => (await import("./detect.js")).checkProfileCommand(argv),
+  replay: async (argv) => (await import("./detect.js")).replayCommand(argv),
+  violations: async (argv) => (await import("./explore.js")).violationsCommand(argv),
+  explore: async (argv) => (await import("./explore.js")).exploreCommand(argv),
   help: () => {
     process.stdout.write(USAGE);
     return 0;

@@ -12,7 +12,7 @@ import { elementBreaks } from "./compliance.js";
 import { SampleClock } from "./clock.js";
 import { type Datapoint, datapointOfSample } from "./datapoint.js";
 import { type AlarmStates, Baselines, type ViolationEvent, evaluate } from "./evaluate.js";
-import { HISTORY_FOLDER, History } from "./history.js";
+import { HISTORY_FOLDER, History, type HistoryOptions } from "./history.js";
 import type { SecurityProfile } from "./profile-schema.js";
 import { ProfilesInForce } from "./profiles.js";
 
@@ -67,13 +67,17 @@ export interface DetectState {
 
 /** Metrics the history keeps: those the behaviors use, plus the profiles' metrics to retain. */
 export function retainedMetrics(profiles: readonly SecurityProfile[]): Set<string> {
-  const out = new Set<string>();
+  const out = judgedMetrics(profiles);
   for (const p of profiles) {
-    for (const b of p.behaviors ?? []) if (b.metric) out.add(b.metric);
     for (const m of p.additionalMetricsToRetain ?? []) out.add(m);
     for (const m of p.additionalMetricsToRetainV2 ?? []) out.add(m.metric);
   }
   return out;
+}
+
+/** Metrics the behaviors judge: what the history keeps in memory. */
+export function judgedMetrics(profiles: readonly SecurityProfile[]): Set<string> {
+  return new Set(profiles.flatMap((p) => (p.behaviors ?? []).flatMap((b) => (b.metric ? [b.metric] : []))));
 }
 
 export interface DetectorOptions {
@@ -88,7 +92,9 @@ export class Detector {
   private profiles: SecurityProfile[] = [];
   private retained = new Set<string>();
   private readonly inForce = new ProfilesInForce();
-  private readonly history: History;
+  /** Opened at the first configuration, which says what it keeps in memory. */
+  private history: History | undefined;
+  private readonly historyBounds: HistoryOptions;
   private readonly file: JsonFile<DetectState>;
   private readonly baselines = new Baselines();
   private readonly clock: SampleClock;
@@ -99,7 +105,7 @@ export class Detector {
     this.state = this.file.load() ?? { alarms: {}, recent: [] };
     this.clock = new SampleClock(this.state.clock, opts.msPerSecond);
     const cfg = () => opts.config();
-    const bounds = {
+    this.historyBounds = {
       get maxAgeMs() {
         return cfg().HistoryDays * 86_400_000;
       },
@@ -107,13 +113,24 @@ export class Detector {
         return cfg().HistoryMaxBytes;
       },
     };
-    this.history = new History(opts.work.path(HISTORY_FOLDER), bounds, false, opts.log, opts.work.failures, opts.work.path(LEGACY_HISTORY_FILE));
+  }
+
+  /** The history; memory holds the metrics the behaviors judge, the disk also those retained. */
+  private historyFor(judged: ReadonlySet<string>): History {
+    if (this.history !== undefined) {
+      this.history.judge(judged);
+      return this.history;
+    }
+    const { work, log } = this.opts;
+    this.history = new History(work.path(HISTORY_FOLDER), this.historyBounds, false, log, work.failures, work.path(LEGACY_HISTORY_FILE), judged);
+    return this.history;
   }
 
   /** The profiles in force for a configuration (a bad edit keeps a profile's last good version). */
   configure(config: ComponentConfig): void {
     this.profiles = this.inForce.update(config, this.opts.log);
     this.retained = retainedMetrics(this.profiles);
+    this.historyFor(judgedMetrics(this.profiles));
   }
 
   /**
@@ -134,10 +151,6 @@ export class Detector {
     return false;
   }
 
-  get datapoints(): readonly Datapoint[] {
-    return this.history.datapoints;
-  }
-
   /** Judges one sample (`traffic`: since the previous sample); returns the alarm transitions. */
   observeSample(sample: Sample, traffic: Traffic | undefined): ViolationEvent[] {
     const { time, interval } = this.clock.next(sample.bootId);
@@ -149,12 +162,13 @@ export class Detector {
   observe(full: Datapoint): ViolationEvent[] {
     const values = Object.fromEntries(Object.entries(full.values).filter(([m]) => this.retained.has(m)));
     const dp: Datapoint = full.interval === undefined ? { time: full.time, values } : { time: full.time, interval: full.interval, values };
-    const { events } = evaluate(this.profiles, this.history.datapoints, dp, this.state.alarms, {
+    const history = this.history ?? this.historyFor(judgedMetrics(this.profiles));
+    const { events } = evaluate(this.profiles, history.points, dp, this.state.alarms, {
       thingName: this.opts.thingName,
       minStatisticalDatapoints: this.opts.config().StatisticalMinDatapoints,
       baselines: this.baselines,
     });
-    this.history.append(dp);
+    history.append(dp);
     this.record(events);
     return events;
   }

@@ -6,7 +6,7 @@ import type { MetricValue } from "../metrics/catalogue.js";
 import { type AlarmStates, type ViolationEvent, invalidateRemoved, invalidateSilent, step } from "./alarms.js";
 import { listComplies, numberComplies } from "./compliance.js";
 import { type Datapoint, numberOf } from "./datapoint.js";
-import { type Baselines, earlierSorted, measureAt, modeOf, percentile, series } from "./measure.js";
+import { type Baselines, type Points, earlierSorted, measureAt, modeOf, percentile, series } from "./measure.js";
 import { type Behavior, type SecurityProfile, skipReason } from "./profile-schema.js";
 
 export type { AlarmState, AlarmStates, ViolationEvent, ViolationEventType } from "./alarms.js";
@@ -38,7 +38,7 @@ export interface EvaluateOptions {
  */
 export function evaluate(
   profiles: readonly SecurityProfile[],
-  history: readonly Datapoint[],
+  history: Points,
   dp: Datapoint,
   states: AlarmStates,
   opts: EvaluateOptions,
@@ -58,7 +58,7 @@ export function evaluate(
   return { events, verdicts };
 }
 
-function judge(b: Behavior, history: readonly Datapoint[], dp: Datapoint, cache: Map<string, number[]>, opts: EvaluateOptions): Omit<Verdict, "profile" | "behavior"> {
+function judge(b: Behavior, history: Points, dp: Datapoint, cache: Map<string, number[]>, opts: EvaluateOptions): Omit<Verdict, "profile" | "behavior"> {
   const skip = skipReason(b);
   if (skip) return { outcome: "skipped", reason: skip };
   const metric = b.metric!;

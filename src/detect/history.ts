@@ -8,6 +8,7 @@ import type { FailureLog } from "../store/files.js";
 import { SegmentedLog } from "../store/segments.js";
 import type { Datapoint } from "./datapoint.js";
 import type { MetricValue } from "./profile-schema.js";
+import { Datapoints } from "./datapoints.js";
 
 export interface HistoryOptions {
   maxAgeMs: number;
@@ -47,30 +48,62 @@ export function decodeDatapoint(line: string): Datapoint | undefined {
 export const HISTORY_FOLDER = "history";
 
 export class History {
-  readonly datapoints: Datapoint[] = [];
+  /** In memory, by column (./datapoints.ts); a Series for the evaluator. */
+  points = new Datapoints();
   /** Lines that could not be read when the history was opened (a torn last line, say). */
   readonly dropped: number;
   private readonly log: SegmentedLog<number>;
 
   /**
    * `folder` undefined keeps the history in memory only (replay). `legacyFile`, when given, is an
-   * older single-file history to adopt.
+   * older single-file history to adopt. `judged`, when given, says which metrics memory keeps (the
+   * ones the evaluator reads); the disk keeps every metric it is given.
    */
   constructor(
-    folder: string | undefined,
+    private readonly folder: string | undefined,
     private readonly opts: HistoryOptions,
     readOnly = false,
     logger?: Logger,
     failures?: FailureLog,
     legacyFile?: string,
+    private judged?: ReadonlySet<string>,
   ) {
     this.log = new SegmentedLog<number>(folder, failures, logger, readOnly);
     const { entries, dropped } = this.log.load(decodeDatapoint, (d) => d.time, opts.maxBytes, legacyFile);
     this.dropped = dropped;
     if (dropped > 0) logger?.warn("history.lines_dropped", { count: dropped, reason: "torn or unreadable lines" });
+    this.remember(entries);
+  }
+
+  /**
+   * Keeps other metrics in memory from now on, read again from disk: a behavior on a metric the
+   * profiles only retained until now has its baseline at once.
+   */
+  judge(metrics: ReadonlySet<string>): void {
+    if (this.judged !== undefined && sameSet(this.judged, metrics)) return;
+    this.judged = metrics;
+    // Memory only (replay): what it has is all there is.
+    const entries = this.folder === undefined ? this.points.toArray() : new SegmentedLog<number>(this.folder, undefined, undefined, true).load(decodeDatapoint, (d) => d.time, this.opts.maxBytes).entries;
+    this.points = new Datapoints();
+    this.remember(entries);
+  }
+
+  private remember(entries: Datapoint[]): void {
     const newest = entries.at(-1)?.time;
-    const cutoff = newest === undefined ? -Infinity : newest - opts.maxAgeMs;
-    for (const dp of entries) if (dp.time > cutoff) this.datapoints.push(dp);
+    const cutoff = newest === undefined ? -Infinity : newest - this.opts.maxAgeMs;
+    for (const dp of entries) if (dp.time > cutoff) this.points.push(this.inMemory(dp));
+  }
+
+  private inMemory(dp: Datapoint): Datapoint {
+    const judged = this.judged;
+    if (judged === undefined) return dp;
+    const values = Object.fromEntries(Object.entries(dp.values).filter(([m]) => judged.has(m)));
+    return dp.interval === undefined ? { time: dp.time, values } : { time: dp.time, interval: dp.interval, values };
+  }
+
+  /** The datapoints as objects (for the commands; the component reads `points`). */
+  get datapoints(): Datapoint[] {
+    return this.points.toArray();
   }
 
   /** Bytes on disk (or that would be). */
@@ -79,14 +112,16 @@ export class History {
   }
 
   append(dp: Datapoint): void {
-    this.datapoints.push(dp);
+    this.points.push(this.inMemory(dp));
     const segmentBytes = Math.max(1024, Math.floor(this.opts.maxBytes / 16));
     this.log.append(encodeDatapoint(dp), dp.time, segmentBytes);
     const cutoff = dp.time - this.opts.maxAgeMs;
     const gone = this.log.trim((seg) => seg.lastKey !== undefined && seg.lastKey <= cutoff, this.opts.maxBytes);
     const dropUntil = Math.max(cutoff, ...gone.map((g) => g.lastKey ?? -Infinity));
-    let drop = 0;
-    while (drop < this.datapoints.length && this.datapoints[drop]!.time <= dropUntil) drop++;
-    if (drop > 0) this.datapoints.splice(0, drop);
+    this.points.dropUntil(dropUntil);
   }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((m) => b.has(m));
 }

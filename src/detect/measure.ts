@@ -28,11 +28,22 @@ export function modeOf(metric: string, durationSeconds: number | undefined, stat
 export interface Series {
   readonly length: number;
   get(i: number): Datapoint;
+  /** The time of point i, without building the datapoint (when the series can). */
+  timeAt?(i: number): number;
 }
 
-export function series(history: readonly Datapoint[], current?: Datapoint): Series {
+/** Earlier datapoints: an array, or the history's own columns (./datapoints.ts). */
+export type Points = readonly Datapoint[] | Series;
+
+export function series(history: Points, current?: Datapoint): Series {
   const n = history.length;
-  return { length: current === undefined ? n : n + 1, get: (i) => (i < n ? history[i]! : current!) };
+  const at: (i: number) => Datapoint = isSeries(history) ? (i) => history.get(i) : (i) => history[i]!;
+  if (current === undefined && isSeries(history)) return history;
+  return { length: current === undefined ? n : n + 1, get: (i) => (i < n ? at(i) : current!) };
+}
+
+function isSeries(p: Points): p is Series {
+  return !Array.isArray(p);
 }
 
 /**
@@ -101,37 +112,43 @@ function lowerBound(sorted: readonly number[], v: number): number {
  * insertions instead of a sort of the whole history per metric.
  */
 export class Baselines {
-  private readonly series = new Map<string, { queue: Array<{ t: number; v: number }>; sorted: number[]; lastTime: number }>();
+  /** Per metric and mode: the measurements in history order (times and values, plain doubles) and sorted. */
+  private readonly series = new Map<string, { times: number[]; values: number[]; sorted: number[]; lastTime: number }>();
 
-  sorted(history: readonly Datapoint[], metric: string, mode: Mode, durationSeconds: number | undefined): number[] {
+  sorted(history: Points, metric: string, mode: Mode, durationSeconds: number | undefined): number[] {
     const key = `${metric}|${mode}|${durationSeconds ?? 0}`;
     let s = this.series.get(key);
-    if (s === undefined) this.series.set(key, (s = { queue: [], sorted: [], lastTime: -Infinity }));
-    const first = history[0]?.time ?? Infinity;
+    if (s === undefined) this.series.set(key, (s = { times: [], values: [], sorted: [], lastTime: -Infinity }));
+    const points = series(history);
+    const timeAt = points.timeAt ? points.timeAt.bind(points) : (i: number) => points.get(i).time;
+    const first = points.length > 0 ? timeAt(0) : Infinity;
     const span = mode === "value" ? 0 : (durationSeconds ?? 0) * 1000;
     let expired = 0;
     // A value leaves the baseline when its datapoint (or, windowed, the start of its window) leaves the history.
-    while (expired < s.queue.length && s.queue[expired]!.t - span < first) {
-      s.sorted.splice(lowerBound(s.sorted, s.queue[expired]!.v), 1);
+    while (expired < s.times.length && s.times[expired]! - span < first) {
+      s.sorted.splice(lowerBound(s.sorted, s.values[expired]!), 1);
       expired++;
     }
-    if (expired > 0) s.queue.splice(0, expired);
-    let i = history.length;
-    while (i > 0 && history[i - 1]!.time > s.lastTime) i--;
-    const points = series(history);
-    for (; i < history.length; i++) {
+    if (expired > 0) {
+      s.times.splice(0, expired);
+      s.values.splice(0, expired);
+    }
+    let i = points.length;
+    while (i > 0 && timeAt(i - 1) > s.lastTime) i--;
+    for (; i < points.length; i++) {
       const m = measureAt(points, i, metric, mode, durationSeconds);
       if (m === undefined) continue;
-      s.queue.push({ t: history[i]!.time, v: m.compared });
+      s.times.push(timeAt(i));
+      s.values.push(m.compared);
       s.sorted.splice(lowerBound(s.sorted, m.compared), 0, m.compared);
     }
-    if (history.length > 0) s.lastTime = history[history.length - 1]!.time;
+    if (points.length > 0) s.lastTime = timeAt(points.length - 1);
     return s.sorted;
   }
 }
 
 /** The earlier measurements, sorted (what Baselines keeps incrementally). */
-export function earlierSorted(history: readonly Datapoint[], metric: string, mode: Mode, durationSeconds: number | undefined): number[] {
+export function earlierSorted(history: Points, metric: string, mode: Mode, durationSeconds: number | undefined): number[] {
   const out: number[] = [];
   const points = series(history);
   for (let i = 0; i < history.length; i++) {

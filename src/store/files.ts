@@ -184,6 +184,8 @@ export function setAside(path: string, reason: string, log: Logger): void {
 /** One JSON document, validated with its zod schema when loaded. */
 export class JsonFile<T> {
   readonly path: string | undefined;
+  /** What this process last wrote: the same document again is not written (nor synced) twice. */
+  private written: string | undefined;
 
   constructor(
     private readonly work: WorkDir,
@@ -222,12 +224,16 @@ export class JsonFile<T> {
   /** Saves atomically; false (logged at most hourly) when the disk refused, the old file intact. */
   save(value: T): boolean {
     if (this.path === undefined) return true;
+    const text = JSON.stringify(value);
+    if (text === this.written) return true;
     try {
-      writeFileAtomic(this.path, JSON.stringify(value));
+      writeFileAtomic(this.path, text);
     } catch (err) {
+      // The old file is intact: `written` still says what is on disk.
       this.work.failures.error("store.write_failed", this.path, err);
       return false;
     }
+    this.written = text;
     this.work.failures.recovered("store.write_failed", this.path);
     return true;
   }

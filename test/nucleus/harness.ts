@@ -25,6 +25,19 @@ export function recipeDefaults(): Record<string, unknown> {
   return recipe.ComponentConfiguration.DefaultConfiguration;
 }
 
+/**
+ * How the recipe's Run step starts the component: its node flags and its Setenv (without
+ * DEFENDER_WORK_DIR, which the nucleus fills with {work:path}; the tests set the folder).
+ */
+export function recipeRun(): { flags: string[]; env: Record<string, string> } {
+  const recipe = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8"));
+  const run = recipe.Manifests[0].Lifecycle.Run as { Script: string; Setenv: Record<string, string> };
+  return {
+    flags: run.Script.split(" ").filter((a) => a.startsWith("--")),
+    env: Object.fromEntries(Object.entries(run.Setenv).filter(([k]) => k !== "DEFENDER_WORK_DIR")),
+  };
+}
+
 export class ComponentProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -107,9 +120,12 @@ export async function setup(configuration: Record<string, unknown>, opts: SetupO
     msPerSecond,
     start(extraEnv = {}) {
       mkdirSync(workDir, { recursive: true });
-      const child = spawn(node[0]!, [...node.slice(1), BUNDLE], {
+      // Started as the recipe starts it: its node flags and environment.
+      const run = recipeRun();
+      const child = spawn(node[0]!, [...node.slice(1), ...run.flags, BUNDLE], {
         cwd: workDir,
         env: {
+          ...run.env,
           PATH: process.env.PATH,
           AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: nucleus.opts.socketPath,
           SVCUID: nucleus.opts.svcuid,

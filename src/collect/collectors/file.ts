@@ -14,7 +14,7 @@
 
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from "node:fs";
 import { isAbsolute, relative, sep } from "node:path";
-import { RE2JS } from "re2js";
+import type { RE2JS } from "re2js";
 import { CollectError, type Collector, collector } from "../collector.js";
 
 export const FILE_SOURCE_MAX_BYTES = 64 * 1024;
@@ -23,7 +23,9 @@ const KERNEL_MEMORY = /^(kcore|kmsg|kmem|kpage[a-z]*|sysrq-trigger)$/;
 
 /** Compiles a file source's regular expression (RE2 syntax); throws with the reason. */
 export function compileRegex(pattern: string): RE2JS {
-  return RE2JS.compile(pattern);
+  // Loaded on first use: most devices configure no file source, and the component's memory counts.
+  const { RE2JS: re2 } = require("re2js") as typeof import("re2js");
+  return re2.compile(pattern);
 }
 
 function under(root: string, path: string): string | undefined {

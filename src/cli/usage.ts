@@ -12,21 +12,26 @@ Commands:
     --max-list-entries N       cap on each list in the report (default 100)
     --exclude-interfaces LIST  comma-separated interfaces left out of network_stats (default lo)
     --custom-metrics FILE      custom metric definitions, the JSON of the CustomMetrics key
+    --file-roots LIST          comma-separated folders "file" sources may read (CustomMetricFileRoots)
   run         the component's loop outside Greengrass: each report to stdout
     --config FILE              configuration JSON, the same keys as the recipe's (see README)
     --interval SECONDS         SampleIntervalSeconds (at least 10 here: nothing goes to the service)
     --state FILE               keep the counters baseline and report id in FILE across runs
+    --work-dir DIR             keep state, Detect history and alarms in DIR (read by violations, explore)
+    --violations FILE          append violation events as NDJSON (default DIR/violations.ndjson)
+    --thing NAME               thing name in violation events (default local)
     --proc-root DIR, --format json|cbor, --short-names   as for collect
   check-profile FILE | --default
               validate a security profile (the JSON of aws iot create-security-profile) and lint it;
               exit 1 on errors. --default prints the built-in profile. [--interval S] [--min-datapoints N]
-  replay --profile FILE --reports FILE [--thing NAME] [--min-datapoints N]
-              evaluate profiles over NDJSON reports (long or short names); violation events as NDJSON
-  violations [--work-dir DIR] [--json]
+  replay --profile FILE --reports FILE [--thing NAME] [--min-datapoints N] [--history-days D]
+              evaluate profiles over NDJSON reports (long or short names; report_id in epoch
+              seconds or milliseconds); violation events as NDJSON
+  violations [--work-dir DIR] [--json] [--recent N]
               the active alarms and recent violation events of the component on this device
   explore --metric NAME [--around TIME] [--window 2h] [--svg FILE] [--work-dir DIR]
               a metric's values around a time from the local history (IPs with first/last seen
               for aws:destination-ip-addresses); --svg writes a chart with the alarms shaded
               (DIR defaults to $DEFENDER_WORK_DIR or /greengrass/v2/work/community.greengrass.DeviceDefender)
-  help        show this message
+  help, --help, -h   show this message
 `;

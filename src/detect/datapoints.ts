@@ -2,7 +2,7 @@
 // metric (8 bytes each, NaN for none), lists shared between datapoints while they do not change.
 // Fourteen days at 300 s are 4,032 datapoints; as objects they took ~0.5 KB each, here ~0.1 KB.
 
-import type { Datapoint, MetricValue } from "./datapoint.js";
+import { type Datapoint, type MetricValue, numberOf } from "./datapoint.js";
 import type { Series } from "./measure.js";
 
 type Column =
@@ -19,9 +19,21 @@ export class Datapoints implements Series {
     return this.times.length;
   }
 
-  /** The time of datapoint i (no datapoint is built). */
   timeAt(i: number): number {
     return this.times[i]!;
+  }
+
+  intervalAt(i: number): number | undefined {
+    const interval = this.intervals[i]!;
+    return Number.isNaN(interval) ? undefined : interval;
+  }
+
+  numberAt(i: number, metric: string): number | undefined {
+    const col = this.columns.get(metric);
+    if (col === undefined) return undefined;
+    if (col.kind === "value") return numberOf(col.values[i]);
+    const n = col.values[i]!;
+    return Number.isNaN(n) ? undefined : n;
   }
 
   get(i: number): Datapoint {

@@ -6,7 +6,7 @@ import type { MetricValue } from "../metrics/catalogue.js";
 import { type AlarmStates, type ViolationEvent, invalidateRemoved, invalidateSilent, step } from "./alarms.js";
 import { listComplies, numberComplies } from "./compliance.js";
 import { type Datapoint, numberOf } from "./datapoint.js";
-import { type Baselines, type Points, earlierSorted, measureAt, modeOf, percentile, series } from "./measure.js";
+import { type Baselines, type Points, type Series, earlierSorted, measureAt, modeOf, percentile, series } from "./measure.js";
 import { type Behavior, type SecurityProfile, skipReason } from "./profile-schema.js";
 
 export type { AlarmState, AlarmStates, ViolationEvent, ViolationEventType } from "./alarms.js";
@@ -46,9 +46,11 @@ export function evaluate(
   const events = [...invalidateRemoved(profiles, states, dp.time, opts.thingName), ...invalidateSilent(states, dp.time, opts.thingName)];
   const verdicts: Verdict[] = [];
   const cache = new Map<string, number[]>();
+  const earlier = series(history);
+  const points = { earlier, withCurrent: series(earlier, dp) };
   for (const profile of profiles) {
     for (const b of profile.behaviors ?? []) {
-      const verdict = judge(b, history, dp, cache, opts);
+      const verdict = judge(b, points, dp, cache, opts);
       verdicts.push({ profile: profile.securityProfileName, behavior: b.name, ...verdict });
       if (verdict.outcome !== "complies" && verdict.outcome !== "violates") continue;
       const event = step(profile.securityProfileName, b, verdict.outcome === "violates", verdict.measured!, dp.time, states, opts.thingName);
@@ -58,7 +60,7 @@ export function evaluate(
   return { events, verdicts };
 }
 
-function judge(b: Behavior, history: Points, dp: Datapoint, cache: Map<string, number[]>, opts: EvaluateOptions): Omit<Verdict, "profile" | "behavior"> {
+function judge(b: Behavior, { earlier, withCurrent }: { earlier: Series; withCurrent: Series }, dp: Datapoint, cache: Map<string, number[]>, opts: EvaluateOptions): Omit<Verdict, "profile" | "behavior"> {
   const skip = skipReason(b);
   if (skip) return { outcome: "skipped", reason: skip };
   const metric = b.metric!;
@@ -71,7 +73,7 @@ function judge(b: Behavior, history: Points, dp: Datapoint, cache: Map<string, n
   }
   const statistical = c.statisticalThreshold !== undefined;
   const mode = modeOf(metric, c.durationSeconds, statistical);
-  const m = measureAt(series(history, dp), history.length, metric, mode, c.durationSeconds, false);
+  const m = measureAt(withCurrent, earlier.length, metric, mode, c.durationSeconds, false);
   if (m === undefined) return { outcome: "no-datapoint", reason: "no interval to make a rate of yet" };
   const measured = current.count !== undefined ? { count: m.value } : { number: m.value };
   let threshold: number;
@@ -79,7 +81,7 @@ function judge(b: Behavior, history: Points, dp: Datapoint, cache: Map<string, n
     const key = `${metric}|${mode}|${c.durationSeconds ?? 0}`;
     let sorted = cache.get(key);
     if (sorted === undefined) {
-      sorted = opts.baselines ? opts.baselines.sorted(history, metric, mode, c.durationSeconds) : earlierSorted(history, metric, mode, c.durationSeconds);
+      sorted = opts.baselines ? opts.baselines.sorted(earlier, metric, mode, c.durationSeconds) : earlierSorted(earlier, metric, mode, c.durationSeconds);
       cache.set(key, sorted);
     }
     if (sorted.length < opts.minStatisticalDatapoints) {

@@ -24,22 +24,43 @@ export function modeOf(metric: string, durationSeconds: number | undefined, stat
   return "value";
 }
 
-/** The earlier datapoints, oldest first, and optionally the one being judged after them. */
+/**
+ * The earlier datapoints, oldest first, and optionally the one being judged after them. The
+ * evaluator reads a point's time, interval and one metric's number at a time: the history's
+ * columns (./datapoints.ts) answer those without building the datapoint.
+ */
 export interface Series {
   readonly length: number;
   get(i: number): Datapoint;
-  /** The time of point i, without building the datapoint (when the series can). */
-  timeAt?(i: number): number;
+  timeAt(i: number): number;
+  intervalAt(i: number): number | undefined;
+  numberAt(i: number, metric: string): number | undefined;
 }
 
 /** Earlier datapoints: an array, or the history's own columns (./datapoints.ts). */
 export type Points = readonly Datapoint[] | Series;
 
 export function series(history: Points, current?: Datapoint): Series {
-  const n = history.length;
-  const at: (i: number) => Datapoint = isSeries(history) ? (i) => history.get(i) : (i) => history[i]!;
-  if (current === undefined && isSeries(history)) return history;
-  return { length: current === undefined ? n : n + 1, get: (i) => (i < n ? at(i) : current!) };
+  const earlier: Series = isSeries(history) ? history : arraySeries(history);
+  if (current === undefined) return earlier;
+  const n = earlier.length;
+  return {
+    length: n + 1,
+    get: (i) => (i < n ? earlier.get(i) : current),
+    timeAt: (i) => (i < n ? earlier.timeAt(i) : current.time),
+    intervalAt: (i) => (i < n ? earlier.intervalAt(i) : current.interval),
+    numberAt: (i, metric) => (i < n ? earlier.numberAt(i, metric) : numberOf(current.values[metric])),
+  };
+}
+
+function arraySeries(points: readonly Datapoint[]): Series {
+  return {
+    length: points.length,
+    get: (i) => points[i]!,
+    timeAt: (i) => points[i]!.time,
+    intervalAt: (i) => points[i]!.interval,
+    numberAt: (i, metric) => numberOf(points[i]!.values[metric]),
+  };
 }
 
 function isSeries(p: Points): p is Series {
@@ -52,21 +73,19 @@ function isSeries(p: Points): p is Series {
  * datapoint being judged sums what there is.
  */
 function windowAt(points: Series, i: number, metric: string, durationSeconds: number | undefined, complete: boolean): { sum: number; seconds: number } | undefined {
-  const p = points.get(i);
-  const own = numberOf(p.values[metric]);
+  const own = points.numberAt(i, metric);
   if (own === undefined) return undefined;
-  if (durationSeconds === undefined) return { sum: own, seconds: p.interval ?? NaN };
-  const from = p.time - durationSeconds * 1000;
-  if (complete && from < points.get(0).time) return undefined;
+  if (durationSeconds === undefined) return { sum: own, seconds: points.intervalAt(i) ?? NaN };
+  const from = points.timeAt(i) - durationSeconds * 1000;
+  if (complete && from < points.timeAt(0)) return undefined;
   let sum = own;
-  let seconds = p.interval ?? NaN;
+  let seconds = points.intervalAt(i) ?? NaN;
   for (let j = i - 1; j >= 0; j--) {
-    const q = points.get(j);
-    if (q.time <= from) break;
-    const v = numberOf(q.values[metric]);
+    if (points.timeAt(j) <= from) break;
+    const v = points.numberAt(j, metric);
     if (v === undefined) continue;
     sum += v;
-    seconds += q.interval ?? NaN;
+    seconds += points.intervalAt(j) ?? NaN;
   }
   return { sum, seconds };
 }
@@ -78,7 +97,7 @@ function windowAt(points: Series, i: number, metric: string, durationSeconds: nu
  */
 export function measureAt(points: Series, i: number, metric: string, mode: Mode, durationSeconds: number | undefined, complete = true): { value: number; compared: number } | undefined {
   if (mode === "value") {
-    const v = numberOf(points.get(i).values[metric]);
+    const v = points.numberAt(i, metric);
     return v === undefined ? undefined : { value: v, compared: v };
   }
   const w = windowAt(points, i, metric, durationSeconds, complete);
@@ -120,7 +139,7 @@ export class Baselines {
     let s = this.series.get(key);
     if (s === undefined) this.series.set(key, (s = { times: [], values: [], sorted: [], lastTime: -Infinity }));
     const points = series(history);
-    const timeAt = points.timeAt ? points.timeAt.bind(points) : (i: number) => points.get(i).time;
+    const timeAt = (i: number) => points.timeAt(i);
     const first = points.length > 0 ? timeAt(0) : Infinity;
     const span = mode === "value" ? 0 : (durationSeconds ?? 0) * 1000;
     let expired = 0;

@@ -230,6 +230,24 @@ describe("persisted files: corrupt, full disk, read-only, killed mid-write", () 
     assert.equal(p.count(/store\.file_set_aside/), 0, "nothing was corrupt");
   });
 
+  it("work files removed while it runs: written again, and reporting and judging go on", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky") });
+    const p = s.start();
+    await s.nucleus.waitFor(() => accepted(s).length >= 2, 30_000, "two accepted reports");
+    for (const f of ["state.json", "detect.json"]) rmSync(join(s.workDir, f));
+    rmSync(join(s.workDir, "history"), { recursive: true });
+    await s.nucleus.waitFor(() => accepted(s).length >= 4, 30_000, "two more accepted reports");
+    for (const f of ["state.json", "detect.json"]) assert.doesNotThrow(() => JSON.parse(readFileSync(join(s.workDir, f), "utf8")), `${f} written again`);
+    assert.ok(readdirSync(join(s.workDir, "history")).some((f) => f.endsWith(".ndjson")), "the history goes on in a new segment");
+    rmSync(s.workDir, { recursive: true }); // the whole work folder
+    await s.nucleus.waitFor(() => accepted(s).length >= 6, 30_000, "two more accepted reports");
+    for (const f of ["state.json", "detect.json"]) assert.doesNotThrow(() => JSON.parse(readFileSync(join(s.workDir, f), "utf8")), `${f} in a new work folder`);
+    assert.ok(p.count(/WARN store\.folder_recreated/) >= 2, "said");
+    const ids = accepted(s).map((r) => Number(r.reportId));
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), "report ids still increase");
+    assert.equal(p.count(/ERROR/), 0, p.lines.filter((l) => l.startsWith("ERROR")).join("\n"));
+  });
+
   it("a full disk (1 MB tmpfs): the last good files stay whole, no torn history line, one error per file and reason, recovery logged", rootOnly, async () => {
     const s = await start({ ProcRoot: copyFixture("tricky"), PublishMetrics: "false", SampleIntervalSeconds: "10" }, { msPerSecond: 5 });
     mkdirSync(s.workDir, { recursive: true });

@@ -227,7 +227,15 @@ export class JsonFile<T> {
     const text = JSON.stringify(value);
     if (text === this.written) return true;
     try {
-      writeFileAtomic(this.path, text);
+      try {
+        writeFileAtomic(this.path, text);
+      } catch (err) {
+        // The work folder was removed while the component ran: make it again, once.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+        this.work.log.warn("store.folder_recreated", { folder: dirname(this.path), reason: "it was removed while the component ran" });
+        writeFileAtomic(this.path, text);
+      }
     } catch (err) {
       // The old file is intact: `written` still says what is on disk.
       this.work.failures.error("store.write_failed", this.path, err);

@@ -136,7 +136,7 @@ export class SegmentedLog<K> {
     const path = this.pathOf(seg);
     let fd: number | undefined;
     try {
-      fd = openSync(path, "a", 0o600);
+      fd = openAppend(path, this.dir, this.log);
       const size = fstatSync(fd).size;
       try {
         writeAll(fd, bytes);
@@ -150,7 +150,7 @@ export class SegmentedLog<K> {
         }
         throw err;
       }
-      if (seg.bytes === 0) fsyncDir(this.dir);
+      if (size === 0) fsyncDir(this.dir); // a new file: make its name durable too
       seg.bytes = size + bytes.length;
       this.failures?.recovered("store.write_failed", path);
       return true;
@@ -182,6 +182,18 @@ export class SegmentedLog<K> {
 
   private pathOf(seg: Segment<K>): string {
     return join(this.dir!, `${String(seg.seq).padStart(10, "0")}.ndjson`);
+  }
+}
+
+/** Opens a segment for appending; a folder removed while the component runs is made again. */
+function openAppend(path: string, dir: string, log: Logger | undefined): number {
+  try {
+    return openSync(path, "a", 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    log?.warn("store.folder_recreated", { folder: dir, reason: "it was removed while the component ran" });
+    return openSync(path, "a", 0o600);
   }
 }
 

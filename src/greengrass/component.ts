@@ -12,6 +12,7 @@ import { Detector } from "../detect/detector.js";
 import { logViolation } from "../detect/log-violation.js";
 import { WorkDir } from "../store/files.js";
 import { createLogger } from "../util/log.js";
+import { collectGarbageEvery } from "../util/memory.js";
 import { ConfigSource, configurationProblems } from "./config-source.js";
 import { IpcConnection, rpcErrorText } from "./ipc.js";
 import { call } from "./ipc-wait.js";
@@ -132,12 +133,14 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     configSource.opts.apply(cached);
   }
   connection.start();
+  const stopCollecting = collectGarbageEvery(3600 * msPerSecond);
 
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   log.info("component.stopping", { signal, published: agent.counts.published, accepted: answers.counts.accepted, rejected: answers.counts.rejected });
+  stopCollecting();
   const deadline = new Promise<void>((res) => setTimeout(res, SHUTDOWN_DEADLINE_MS));
   await Promise.race([
     (async () => {

@@ -181,6 +181,21 @@ export function setAside(path: string, reason: string, log: Logger): void {
   }
 }
 
+/**
+ * `write` into `dir`; when the folder was removed while the component ran (ENOENT), it is made
+ * again, once, with one warning, and `write` retried.
+ */
+export function inFolderMadeAgain<T>(dir: string, log: Logger | undefined, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    log?.warn("store.folder_recreated", { folder: dir, reason: "it was removed while the component ran" });
+    return write();
+  }
+}
+
 /** One JSON document, validated with its zod schema when loaded. */
 export class JsonFile<T> {
   readonly path: string | undefined;
@@ -227,15 +242,8 @@ export class JsonFile<T> {
     const text = JSON.stringify(value);
     if (text === this.written) return true;
     try {
-      try {
-        writeFileAtomic(this.path, text);
-      } catch (err) {
-        // The work folder was removed while the component ran: make it again, once.
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-        mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-        this.work.log.warn("store.folder_recreated", { folder: dirname(this.path), reason: "it was removed while the component ran" });
-        writeFileAtomic(this.path, text);
-      }
+      const path = this.path;
+      inFolderMadeAgain(dirname(path), this.work.log, () => writeFileAtomic(path, text));
     } catch (err) {
       // The old file is intact: `written` still says what is on disk.
       this.work.failures.error("store.write_failed", this.path, err);

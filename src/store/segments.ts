@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../util/log.js";
-import { type FailureLog, fsyncDir, writeAll } from "./files.js";
+import { type FailureLog, fsyncDir, inFolderMadeAgain, writeAll } from "./files.js";
 
 export interface Segment<K> {
   seq: number;
@@ -136,7 +136,7 @@ export class SegmentedLog<K> {
     const path = this.pathOf(seg);
     let fd: number | undefined;
     try {
-      fd = openAppend(path, this.dir, this.log);
+      fd = inFolderMadeAgain(this.dir, this.log, () => openSync(path, "a", 0o600));
       const size = fstatSync(fd).size;
       try {
         writeAll(fd, bytes);
@@ -182,18 +182,6 @@ export class SegmentedLog<K> {
 
   private pathOf(seg: Segment<K>): string {
     return join(this.dir!, `${String(seg.seq).padStart(10, "0")}.ndjson`);
-  }
-}
-
-/** Opens a segment for appending; a folder removed while the component runs is made again. */
-function openAppend(path: string, dir: string, log: Logger | undefined): number {
-  try {
-    return openSync(path, "a", 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    log?.warn("store.folder_recreated", { folder: dir, reason: "it was removed while the component ran" });
-    return openSync(path, "a", 0o600);
   }
 }
 

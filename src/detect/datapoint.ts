@@ -57,6 +57,12 @@ export function datapointOfReport(report: Report, time: number, interval?: numbe
   return interval === undefined ? { time, values } : { time, interval, values };
 }
 
+/** The datapoint with only the given metrics' values. */
+export function withMetrics(dp: Datapoint, metrics: ReadonlySet<string>): Datapoint {
+  const values = Object.fromEntries(Object.entries(dp.values).filter(([m]) => metrics.has(m)));
+  return dp.interval === undefined ? { time: dp.time, values } : { time: dp.time, interval: dp.interval, values };
+}
+
 /** The single number a numeric MetricValue carries. */
 export function numberOf(v: MetricValue | undefined): number | undefined {
   return v?.count ?? v?.number;

@@ -10,7 +10,7 @@ import { type Logger, errorMessage } from "../util/log.js";
 import { invalidateSilent } from "./alarms.js";
 import { elementBreaks } from "./compliance.js";
 import { SampleClock } from "./clock.js";
-import { type Datapoint, datapointOfSample } from "./datapoint.js";
+import { type Datapoint, datapointOfSample, withMetrics } from "./datapoint.js";
 import { type AlarmStates, Baselines, type ViolationEvent, evaluate } from "./evaluate.js";
 import { HISTORY_FOLDER, History, type HistoryOptions } from "./history.js";
 import type { SecurityProfile } from "./profile-schema.js";
@@ -160,8 +160,7 @@ export class Detector {
 
   /** Judges one datapoint; returns the alarm transitions it caused. */
   observe(full: Datapoint): ViolationEvent[] {
-    const values = Object.fromEntries(Object.entries(full.values).filter(([m]) => this.retained.has(m)));
-    const dp: Datapoint = full.interval === undefined ? { time: full.time, values } : { time: full.time, interval: full.interval, values };
+    const dp = withMetrics(full, this.retained);
     const history = this.history ?? this.historyFor(judgedMetrics(this.profiles));
     const { events } = evaluate(this.profiles, history.points, dp, this.state.alarms, {
       thingName: this.opts.thingName,

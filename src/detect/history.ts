@@ -6,7 +6,7 @@
 import type { Logger } from "../util/log.js";
 import type { FailureLog } from "../store/files.js";
 import { SegmentedLog } from "../store/segments.js";
-import type { Datapoint } from "./datapoint.js";
+import { type Datapoint, withMetrics } from "./datapoint.js";
 import type { MetricValue } from "./profile-schema.js";
 import { Datapoints } from "./datapoints.js";
 
@@ -95,10 +95,7 @@ export class History {
   }
 
   private inMemory(dp: Datapoint): Datapoint {
-    const judged = this.judged;
-    if (judged === undefined) return dp;
-    const values = Object.fromEntries(Object.entries(dp.values).filter(([m]) => judged.has(m)));
-    return dp.interval === undefined ? { time: dp.time, values } : { time: dp.time, interval: dp.interval, values };
+    return this.judged === undefined ? dp : withMetrics(dp, this.judged);
   }
 
   /** The datapoints as objects (for the commands; the component reads `points`). */

@@ -8,8 +8,6 @@ import { createClient } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc";
 import { type IpcClient, connectionEnded, isAlive, withTimeout } from "./ipc-wait.js";
 import { type Logger, errorMessage } from "../util/log.js";
 
-export type { IpcClient } from "./ipc-wait.js";
-
 export interface Backoff {
   initialMs: number;
   maxMs: number;

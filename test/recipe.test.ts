@@ -6,7 +6,8 @@ import { after, describe, it } from "node:test";
 import { parse } from "yaml";
 import { applyConfiguration } from "../src/config/apply.js";
 import { CONFIG_KEYS, DEFAULT_CONFIG } from "../src/config/schema.js";
-import { ARTIFACT_FILES, COMPONENT_NAME } from "../scripts/recipe.js";
+import { ARTIFACT_FILES, COMPONENT_NAME, versionedRecipe } from "../scripts/recipe.js";
+import { LITE_VARIABLE, javaNucleusLifecycle, javaNucleusManifest, liteLifecycle, liteManifest, subobjects } from "./recipe-rules.js";
 import { ARTIFACT_DIR, BUNDLE, VERSION } from "./bundle.js";
 import { ROOT, copyFixture, tempDir } from "./helpers.js";
 import { NucleusDouble } from "./nucleus/server.js";
@@ -17,8 +18,10 @@ type Recipe = {
   ComponentName: string;
   ComponentVersion: string;
   ComponentConfiguration: { DefaultConfiguration: Record<string, unknown> & { accessControl: Record<string, Record<string, { operations: string[]; resources: string[] }>> } };
-  Manifests: Array<{ Platform: { os: string; architecture: string }; Lifecycle: { Install: { Script: string }; Run: { Script: string; Setenv: Record<string, string> } }; Artifacts: Array<{ URI: string }> }>;
+  Lifecycle: { all: Lifecycle };
+  Manifests: Array<{ Platform: Record<string, string>; Lifecycle?: unknown; Selections?: string[]; Artifacts: Array<{ URI: string }> }>;
 };
+type Lifecycle = { install: { Script: string }; run: { Script: string; Setenv: Record<string, string> } };
 
 const source = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8")) as Recipe;
 const built = parse(readFileSync(join(ROOT, "artifacts", "recipes", `${COMPONENT_NAME}-${VERSION}.yaml`), "utf8")) as Recipe;
@@ -42,20 +45,53 @@ describe("recipe", () => {
     assert.equal(built.ComponentVersion, VERSION);
   });
 
-  it("ships the one JavaScript bundle the build wrote, to linux amd64, aarch64 and arm alike", () => {
-    assert.deepEqual(built.Manifests.map((m) => `${m.Platform.os}/${m.Platform.architecture}`), ["linux/amd64", "linux/aarch64", "linux/arm"]);
+  it("ships the one JavaScript bundle the build wrote, to every Linux device, with one lifecycle", () => {
     for (const m of built.Manifests) {
-      const names = m.Artifacts.map((a) => a.URI.split("/").pop()!);
-      assert.deepEqual(names, ["defender.js"], "no native addon: nothing platform-specific to ship");
+      assert.deepEqual(m.Artifacts.map((a) => a.URI.split("/").pop()!), ["defender.js"], "no native addon: nothing platform-specific to ship");
       for (const a of m.Artifacts) {
         assert.match(a.URI, new RegExp(`^s3://BUCKET_NAME/${COMPONENT_NAME}/${VERSION}/`));
         assert.ok(existsSync(join(ARTIFACT_DIR, a.URI.split("/").pop()!)), `${a.URI} exists in ${ARTIFACT_DIR}`);
       }
-      assert.match(m.Lifecycle.Run.Script, /^node (--[a-z-]+(=\d+)? )*\{artifacts:path\}\/defender\.js$/);
-      assert.equal(m.Lifecycle.Run.Setenv.DEFENDER_WORK_DIR, "{work:path}");
+      assert.equal(m.Lifecycle, undefined, "no manifest lifecycle: both runtimes then use the global one");
       assert.deepEqual({ ...m, Platform: undefined }, { ...built.Manifests[0]!, Platform: undefined }, "the manifests differ only in their platform");
     }
+    const run = built.Lifecycle.all.run;
+    assert.match(run.Script, /^node (--[a-z-]+(=\d+)? )*\{artifacts:path\}\/defender\.js$/);
+    assert.equal(run.Setenv.DEFENDER_WORK_DIR, "{work:path}");
     assert.deepEqual(ARTIFACT_FILES.filter((f) => !existsSync(join(ARTIFACT_DIR, f))), []);
+  });
+
+  it("the Java nucleus selects the second manifest and nucleus lite the first, and both read the same lifecycle", () => {
+    for (const platform of [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm" }]) {
+      assert.equal(javaNucleusManifest(built, platform), 1, `Java nucleus on ${platform.architecture}`);
+    }
+    assert.equal(liteManifest(built), 0);
+    assert.deepEqual(javaNucleusLifecycle(built, 1), liteLifecycle(built, 0));
+    assert.deepEqual(Object.keys(liteLifecycle(built, 0) as object).sort(), ["install", "run"], "only steps lite runs (no shutdown, recover, bootstrap)");
+  });
+
+  it("keeps every key in the case nucleus lite reads, and no brace lite would take for a variable", () => {
+    const steps = built.Lifecycle.all;
+    for (const [name, step] of Object.entries(steps)) {
+      assert.match(name, /^(install|run|startup)$/, "lite matches step names exactly, lowercase");
+      for (const key of Object.keys(step)) assert.ok(["Script", "Setenv", "RequiresPrivilege", "Timeout"].includes(key), `${name}.${key}`);
+      for (const text of [step.Script, ...Object.values((step as { Setenv?: Record<string, string> }).Setenv ?? {})]) {
+        for (const brace of text.match(/\{[^}]*\}?/g) ?? []) assert.match(brace, LITE_VARIABLE, `${name}: ${brace}`);
+      }
+    }
+  });
+
+  it("fits nucleus lite's recipe buffer (8,196 bytes, recipe.c) in the form a deployment writes", () => {
+    const published = versionedRecipe(readFileSync(join(ROOT, "recipe.yaml"), "utf8"), VERSION, "a-bucket-name-of-the-longest-length-s3-allows-sixty-three-chars");
+    assert.ok(Buffer.byteLength(published) <= 8196, `${Buffer.byteLength(published)} bytes`);
+    // lite decodes configuration answers into at most 255 objects (gg_sdk object.h, GG_MAX_OBJECT_SUBOBJECTS).
+    assert.ok(subobjects(source.ComponentConfiguration.DefaultConfiguration) <= 255);
+  });
+
+  it("asks lite for no more than its MQTT subscriptions allow (at most 50 per core)", () => {
+    const subscribe = EXPECTED_GRANTS.filter((g) => g.includes("SubscribeToIoTCore"));
+    assert.ok(subscribe.length <= 50);
+    assert.ok(subscribe.every((g) => !/[+#]$/.test(g.split(" ")[2]!.replace("$aws/things/+/", ""))), "each subscription is one topic, not a filter that fans out");
   });
 
   it("declares the nucleus it needs, and stays under GDK's 16,000-byte recipe limit", () => {
@@ -84,12 +120,13 @@ describe("recipe", () => {
   });
 
   it("the install step fails clearly without node or with a node older than 20", () => {
-    const script = source.Manifests[0]!.Lifecycle.Install.Script;
+    const script = source.Lifecycle.all.install.Script;
     const bin = tempDir();
     const run = (path: string) => spawnSync("/bin/sh", ["-c", script], { encoding: "utf8", env: { PATH: path } });
     const missing = run(join(bin, "empty"));
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /needs Node\.js 20 or later .*node was not found/);
+    assert.doesNotMatch(missing.stderr, /not found.*not found/s, "one line, not the shell's as well");
     mkdirSync(join(bin, "old"));
     // A node that reports 18.19.0, like an old distribution package would.
     writeFileSync(join(bin, "old", "pretend-18.js"), 'Object.defineProperty(process.versions, "node", { value: "18.19.0" }); Object.defineProperty(process, "version", { value: "v18.19.0" });');

@@ -31,7 +31,7 @@ export function recipeDefaults(): Record<string, unknown> {
  */
 export function recipeRun(): { flags: string[]; env: Record<string, string> } {
   const recipe = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8"));
-  const run = recipe.Manifests[0].Lifecycle.Run as { Script: string; Setenv: Record<string, string> };
+  const run = recipe.Lifecycle.all.run as { Script: string; Setenv: Record<string, string> };
   return {
     flags: run.Script.split(" ").filter((a) => a.startsWith("--")),
     env: Object.fromEntries(Object.entries(run.Setenv).filter(([k]) => k !== "DEFENDER_WORK_DIR")),

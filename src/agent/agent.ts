@@ -24,6 +24,8 @@ export interface ReportChannel {
   publish(report: ProducedReport, config: ComponentConfig): Promise<void>;
   /** A channel with no answers (stdout): a report is settled as soon as it is written. */
   readonly settlesOnPublish?: boolean;
+  /** The largest report the channel carries, when it is below the service's 128 KB. */
+  readonly maxReportBytes?: number;
 }
 
 export interface SampleObserver {
@@ -303,7 +305,7 @@ export class Agent {
     // When a list must be cut: entries that break a profile's list first, then new ones.
     const rank = (list: string, key: string) => (breaks?.(list, key) ? 0 : previous.has(list) && !previous.get(list)!.has(key) ? 1 : 2);
     try {
-      produced = reportOf(sample, settingsOf(config), reportId, traffic, log, rank);
+      produced = reportOf(sample, { ...settingsOf(config), maxBytes: this.opts.channel.maxReportBytes }, reportId, traffic, log, rank);
       this.previousKeys = produced.keys;
     } catch (err) {
       log.error("report.invalid", { report_id: reportId, reason: errorMessage(err) });

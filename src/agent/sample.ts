@@ -20,6 +20,8 @@ export interface ReportSettings {
   maxListEntries: number;
   excludedInterfaces: readonly string[];
   fileRoots: readonly string[];
+  /** The largest payload the transport carries (default: the service's 128 KB). */
+  maxBytes?: number;
 }
 
 /** The report settings a configuration asks for. */
@@ -117,6 +119,7 @@ export function reportOf(
     customMetrics: sample.customMetrics,
     format: settings.format,
     shortNames: settings.shortNames,
+    maxBytes: settings.maxBytes,
     rank,
   });
   for (const t of produced.truncations) log?.info("report.truncated", { list: t.list, kept: t.kept, total: t.total });

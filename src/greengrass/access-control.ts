@@ -7,6 +7,10 @@
 // filling a whole level matches one level and a trailing "#" the rest; "${*}", "${?}", "${$}"
 // are the literal characters. Recipe variables such as {iot:thingName} are only substituted when
 // the nucleus runs with interpolateComponentConfiguration, so they are matched literally here.
+// nucleus lite substitutes them in every policy resource before matching (ggipcd/src/ipc_authz.c,
+// interpolate_policy_resource), and matches "*" as any run of characters and, for mqttproxy,
+// MQTT's "+" and "#" as well (ipc_authz.c ggl_ipc_default_policy_matcher, services/mqttproxy/
+// mqttproxy.c): the same as the Java nucleus for every resource this component asks for.
 
 export const PUBSUB = "aws.greengrass.ipc.pubsub";
 export const MQTTPROXY = "aws.greengrass.ipc.mqttproxy";
@@ -73,10 +77,14 @@ export function resourcePattern(resource: string, mqttStyle: boolean): RegExp {
   return new RegExp(`^${out}$`, "s");
 }
 
-/** Whether `accessControl` lets the component perform `operation` on `resource`. */
-export function isGranted(accessControl: unknown, service: string, operation: string, resource: string): boolean {
+/**
+ * Whether `accessControl` lets the component perform `operation` on `resource`. With a thing
+ * name, {iot:thingName} in a policy resource stands for it first (what nucleus lite does).
+ */
+export function isGranted(accessControl: unknown, service: string, operation: string, resource: string, thingName?: string): boolean {
   const mqtt = service === MQTTPROXY;
-  return grantsFor(accessControl, service, operation).some((g) => g.resources.some((r) => resourcePattern(r, mqtt).test(resource)));
+  const interpolate = (r: string) => (thingName === undefined ? r : r.replaceAll("{iot:thingName}", thingName));
+  return grantsFor(accessControl, service, operation).some((g) => g.resources.some((r) => resourcePattern(interpolate(r), mqtt).test(resource)));
 }
 
 /** A sentence saying which grant would allow an operation, for logs and deployment messages. */

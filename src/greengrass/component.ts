@@ -11,12 +11,13 @@ import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
 import { Detector } from "../detect/detector.js";
 import { logViolation } from "../detect/log-violation.js";
 import { WorkDir } from "../store/files.js";
-import { createLogger } from "../util/log.js";
+import { LogOnce, createLogger } from "../util/log.js";
 import { collectGarbageEvery } from "../util/memory.js";
 import { ConfigSource, configurationProblems } from "./config-source.js";
 import { IpcConnection, rpcErrorText } from "./ipc.js";
 import { call } from "./ipc-wait.js";
 import { ReportAnswers } from "./report-answers.js";
+import { maxReportBytes, runtimeOf } from "./runtime.js";
 import { reportTopic } from "./topics.js";
 import { ViolationOutbox } from "./violation-outbox.js";
 
@@ -28,6 +29,8 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const log = createLogger();
   const thingName = env.AWS_IOT_THING_NAME!;
   const socketPath = env.AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT!;
+  const runtime = runtimeOf(socketPath);
+  const once = new LogOnce(log);
   const msPerSecond = msPerSecondFrom(env);
   const work = new WorkDir(env.DEFENDER_WORK_DIR || process.cwd(), log);
   let config: ComponentConfig = DEFAULT_CONFIG;
@@ -38,6 +41,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const deliverViolations = () => void outbox.deliver(connection.current, config).catch((err) => log.error("violation.delivery_failed", { reason: rpcErrorText(err) }));
 
   const channel: ReportChannel = {
+    maxReportBytes: maxReportBytes(runtime),
     nucleus: () => connection.nucleus,
     async publish(report, cfg) {
       const client = connection.current;
@@ -80,22 +84,19 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   };
 
   let started = false;
-  const grantProblems = new Set<string>();
   const configSource = new ConfigSource({
     log,
     work,
     thingName,
+    runtime,
     current: () => config,
     apply(doc) {
       config = logConfiguration(doc, config, log);
       detector.configure(config);
       // A configuration the nucleus applied without asking (the first one, a local deployment):
       // say once which grant a configured topic lacks, rather than failing every publish silently.
-      for (const p of configurationProblems(doc, config, thingName)) {
-        if (p.includes("accessControl") && !grantProblems.has(p)) {
-          grantProblems.add(p);
-          log.error("config.not_granted", { problem: p });
-        }
+      for (const p of configurationProblems(doc, config, thingName, runtime)) {
+        if (p.includes("accessControl")) once.say("ERROR", p, "config.not_granted", { problem: p });
       }
       if (!started) {
         started = true;
@@ -125,7 +126,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     { initialMs: Math.max(50, msPerSecond), maxMs: 60 * msPerSecond },
   );
 
-  log.info("component.starting", { thing: thingName, version: COMPONENT_VERSION, transport: IPC_TRANSPORT });
+  log.info("component.starting", { thing: thingName, version: COMPONENT_VERSION, transport: IPC_TRANSPORT, runtime, max_report_bytes: channel.maxReportBytes });
   const cached = configSource.cached();
   if (cached !== undefined) {
     // Sampling and Detect go on even if the nucleus cannot be reached; its configuration follows.

@@ -9,17 +9,21 @@ import { applyConfiguration } from "../config/apply.js";
 import type { ComponentConfig } from "../config/schema.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
 import { lintProfile } from "../detect/lint.js";
-import { type Logger } from "../util/log.js";
+import { LogOnce, type Logger } from "../util/log.js";
 import { MQTTPROXY, PUBSUB, isGranted, missingGrant } from "./access-control.js";
 import { rpcErrorText } from "./ipc.js";
-import { type IpcClient, call } from "./ipc-wait.js";
+import { type IpcClient, call, isAlive } from "./ipc-wait.js";
+import type { Runtime } from "./runtime.js";
 import { reportTopic, responseTopics, violationIoTTopic } from "./topics.js";
 
 const OPERATION_TIMEOUT_MS = 10_000;
 const UPDATE_DEBOUNCE_MS = 100;
 
-/** Why a configuration document cannot be used, one sentence per problem; empty when it can. */
-export function configurationProblems(doc: unknown, current: ComponentConfig, thingName: string): string[] {
+/**
+ * Why a configuration document cannot be used, one sentence per problem; empty when it can.
+ * Grants are read as `runtime` reads them (see access-control.ts).
+ */
+export function configurationProblems(doc: unknown, current: ComponentConfig, thingName: string, runtime: Runtime = "nucleus"): string[] {
   const { config, problems } = applyConfiguration(doc, current);
   const out = problems.map((p) => `${p.key}=${shortJson(p.value)}: ${p.rule}`);
   if (problems.length > 0) return out;
@@ -29,7 +33,7 @@ export function configurationProblems(doc: unknown, current: ComponentConfig, th
   }
   const acl = (doc as Record<string, unknown>)?.accessControl;
   const need = (service: string, operation: string, resource: string, key: string) => {
-    if (!isGranted(acl, service, operation, resource)) out.push(`${key}: ${missingGrant(service, operation, resource)}`);
+    if (!isGranted(acl, service, operation, resource, runtime === "lite" ? thingName : undefined)) out.push(`${key}: ${missingGrant(service, operation, resource)}`);
   };
   if (config.PublishMetrics) {
     need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", reportTopic(thingName, config.Format), "Format");
@@ -56,6 +60,8 @@ export interface ConfigSourceOptions {
   log: Logger;
   work: WorkDir;
   thingName: string;
+  /** The runtime serving IPC (how it reads grants). */
+  runtime?: Runtime;
   /** The configuration in force (the last good one). */
   current: () => ComponentConfig;
   /** A document read from the nucleus. */
@@ -69,9 +75,12 @@ export class ConfigSource {
   private subscribed = new WeakSet<IpcClient>();
   private readonly cache: JsonFile<z.infer<typeof CachedSchema>>;
   private cachedText: string | undefined;
+  private validates = false;
+  private readonly once: LogOnce;
 
   constructor(readonly opts: ConfigSourceOptions) {
     this.cache = opts.work.json(CONFIG_CACHE_FILE, CachedSchema);
+    this.once = new LogOnce(opts.log);
   }
 
   /** The configuration the last run read, if any. */
@@ -81,7 +90,13 @@ export class ConfigSource {
     return c?.document;
   }
 
-  /** Subscribes (once per client) to updates and validations, then reads the configuration. */
+  /**
+   * Subscribes (once per client) to updates, which the component cannot do without, and to
+   * validations, which it can: a runtime that refuses them (nucleus lite: "Unhandled operation
+   * requested", ggipcd/src/ipc_dispatch.c) is said once, and each update is then checked as it
+   * arrives instead (a bad key is refused and keeps its last good value, config/apply.ts), though
+   * a deployment can no longer be failed. Then reads the configuration.
+   */
   async attach(client: IpcClient): Promise<void> {
     if (!this.subscribed.has(client)) {
       const updates = client.subscribeToConfigurationUpdate({ keyPath: [] });
@@ -90,19 +105,40 @@ export class ConfigSource {
         clearTimeout(this.debounce);
         this.debounce = setTimeout(() => void this.read(client).catch((err) => this.opts.log.error("config.read_failed", { reason: rpcErrorText(err) })), UPDATE_DEBOUNCE_MS);
       });
-      const validations = client.subscribeToValidateConfigurationUpdates({});
-      validations.on("message", (ev) => void this.validate(client, ev.validateConfigurationUpdateEvent));
       try {
         await call(client, OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
-        await call(client, OPERATION_TIMEOUT_MS, "SubscribeToValidateConfigurationUpdates", () => validations.activate());
       } catch (err) {
-        // Close whatever was opened, so a retry on this client does not leave a second stream.
-        await Promise.allSettled([updates.close(), validations.close()]);
+        // Close what was opened, so a retry on this client does not leave a second stream.
+        await updates.close().catch(() => undefined);
         throw err;
       }
+      await this.subscribeValidations(client);
       this.subscribed.add(client);
     }
     await this.read(client);
+  }
+
+  /** Whether the runtime checks deployments with us (false after it refused the subscription). */
+  get validating(): boolean {
+    return this.validates;
+  }
+
+  private async subscribeValidations(client: IpcClient): Promise<void> {
+    const validations = client.subscribeToValidateConfigurationUpdates({});
+    validations.on("message", (ev) => void this.validate(client, ev.validateConfigurationUpdateEvent));
+    try {
+      await call(client, OPERATION_TIMEOUT_MS, "SubscribeToValidateConfigurationUpdates", () => validations.activate());
+      this.validates = true;
+    } catch (err) {
+      await validations.close().catch(() => undefined);
+      if (!isAlive(client)) throw err; // the connection ended: that is no answer, the reconnection retries
+      this.validates = false;
+      this.once.say("WARN", "validation-unavailable", "ipc.operation_unavailable", {
+        operation: "SubscribeToValidateConfigurationUpdates",
+        reason: rpcErrorText(err),
+        fallback: "each configuration update is checked as it arrives: a bad key is refused and keeps its last good value, but the runtime cannot fail the deployment",
+      });
+    }
   }
 
   /** One read at a time; a request during a read causes exactly one more read after it. */
@@ -132,7 +168,7 @@ export class ConfigSource {
   private async validate(client: IpcClient, event: { configuration?: unknown; deploymentId?: string } | undefined): Promise<void> {
     const deploymentId = event?.deploymentId;
     if (deploymentId === undefined) return;
-    const problems = configurationProblems(event!.configuration ?? {}, this.opts.current(), this.opts.thingName);
+    const problems = configurationProblems(event!.configuration ?? {}, this.opts.current(), this.opts.thingName, this.opts.runtime);
     const status = problems.length === 0 ? "ACCEPTED" : "REJECTED";
     const message = problems.length === 0 ? "configuration accepted" : problems.join("; ").slice(0, 2000);
     if (status === "REJECTED") this.opts.log.error("config.deployment_rejected", { deployment: deploymentId, reason: message });

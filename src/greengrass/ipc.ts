@@ -17,8 +17,10 @@ export interface Backoff {
 export function rpcErrorText(err: unknown): string {
   const e = err as { description?: string; serviceError?: { message?: string; _errorCode?: string }; message?: string };
   if (e?.serviceError) {
+    // nucleus lite sends {"_message": "", "_errorCode": ...} (ggipcd/src/ipc_server.c,
+    // send_stream_error), which the SDK's model reads as no message at all.
     const shape = e.serviceError._errorCode ?? "ServiceError";
-    return `${shape}: ${e.serviceError.message ?? e.description ?? "no message"}`;
+    return `${shape}: ${e.serviceError.message || "the runtime gave no message"}`;
   }
   return e?.description ?? errorMessage(err);
 }

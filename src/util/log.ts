@@ -39,3 +39,20 @@ export function createLogger(
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The one "log once" helper: a condition that persists (a refused operation, a missing grant) is
+ * news the first time, so each distinct key is logged once per process and then kept quiet.
+ */
+export class LogOnce {
+  private readonly seen = new Set<string>();
+  constructor(private readonly log: Logger) {}
+
+  /** Logs `event` at `level` unless `key` was logged before; returns whether it logged. */
+  say(level: Exclude<Level, "DEBUG">, key: string, event: string, fields?: Fields): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    this.log[level === "INFO" ? "info" : level === "WARN" ? "warn" : "error"](event, fields);
+    return true;
+  }
+}

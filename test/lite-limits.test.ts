@@ -6,6 +6,8 @@ import { serializePublishToIoTCoreRequestToEventstreamMessage } from "aws-iot-de
 import { Header, encodeFrame } from "../src/greengrass/eventstream/connection.js";
 import { LITE_MAX_REPORT_BYTES, maxReportBytes, runtimeOf } from "../src/greengrass/runtime.js";
 import { reportTopic } from "../src/greengrass/topics.js";
+import { CONFIG_KEYS } from "../src/config/schema.js";
+import { lintProfile } from "../src/detect/lint.js";
 
 /** ggipcd/src/ipc_server.h: the largest frame lite reads; a larger one costs the connection. */
 const GGL_IPC_MAX_MSG_LEN = 10_000;
@@ -26,5 +28,27 @@ describe("nucleus lite limits", () => {
     assert.equal(runtimeOf("/var/lib/greengrass/gg-ipc.socket"), "lite");
     assert.equal(runtimeOf("/greengrass/v2/ipc.socket"), "nucleus");
     assert.equal(maxReportBytes("nucleus"), undefined, "the Java nucleus carries the service's 128 KB");
+  });
+
+  it("a profile whose scalars lite's YAML decoder made strings reads as the typed one; other strings stay strings", () => {
+    // What ggconfigd hands back for a profile written in YAML (every scalar a string).
+    const fromLite = {
+      securityProfileName: "P",
+      behaviors: [
+        { name: "Ports", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: ["22", "443"] }, consecutiveDatapointsToAlarm: "2" }, suppressAlerts: "true" },
+        { name: "Out", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "greater-than", value: { count: "1000" }, durationSeconds: "300" }, exportMetric: "false" },
+        { name: "Names", metric: "custom-names", criteria: { comparisonOperator: "in-set", value: { strings: ["123", "true"] } } },
+      ],
+    };
+    const [doc] = CONFIG_KEYS.SecurityProfiles.parse([fromLite]);
+    const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: 30, intervalSeconds: 300 });
+    assert.deepEqual(findings.filter((f) => f.level === "ERROR"), []);
+    const [ports, out, names] = profile!.behaviors!;
+    assert.deepEqual([ports!.criteria!.value!.ports, ports!.criteria!.consecutiveDatapointsToAlarm, ports!.suppressAlerts], [[22, 443], 2, true]);
+    assert.deepEqual([out!.criteria!.value!.count, out!.criteria!.durationSeconds, out!.exportMetric], [1000, 300, false]);
+    assert.deepEqual(names!.criteria!.value!.strings, ["123", "true"], "a string list keeps its strings");
+    // A string that does not read as a number is still refused by the schema, by its path.
+    const [bad] = CONFIG_KEYS.SecurityProfiles.parse([{ securityProfileName: "Q", behaviors: [{ name: "B", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: ["22a"] } } }] }]);
+    assert.match(lintProfile(bad, { minStatisticalDatapoints: 30, intervalSeconds: 300 }).findings.map((f) => f.message).join("\n"), /expected number/);
   });
 });

@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import { CustomMetricsConfig } from "../custom/definitions.js";
+import { typeProfileScalars } from "./profile-scalars.js";
 
 const numeric = z.union(
   [z.number(), z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number)],
@@ -53,7 +54,7 @@ export const CONFIG_KEYS = {
   /** The built-in profile (src/detect/default-profile.ts). */
   DefaultProfile: booleanish.default(true),
   /** CreateSecurityProfile documents; each is validated on its own (src/detect/profiles.ts). */
-  SecurityProfiles: z.array(z.unknown(), { error: "must be a list of security profiles" }).default([]),
+  SecurityProfiles: z.array(z.unknown(), { error: "must be a list of security profiles" }).transform((docs) => docs.map(typeProfileScalars)).default([]),
   /** Local publish/subscribe topic for violation events. */
   ViolationTopic: z.string().min(1, "must not be empty").default("defender/violations"),
   /** IoT Core topic for violation events ("{thing}" is the thing name); empty: not sent. */

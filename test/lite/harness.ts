@@ -216,9 +216,13 @@ export class LiteCore {
     return cg;
   }
 
-  /** One lifecycle step, as lite's unit for it runs it: recipe-runner inside the unit's cgroup. */
+  /**
+   * One lifecycle step, as lite's unit for it runs it: recipe-runner inside the unit's cgroup
+   * (recipe2unit names them ggl.<name>.install.service and ggl.<name>.service; ggipc-auth's
+   * auth.c strips the ".install").
+   */
   step(name: string, version: string, phase: "install" | "run", env: Record<string, string> = {}): Proc {
-    const cg = this.cgroup(name);
+    const cg = this.cgroup(phase === "install" ? `${name}.install` : name);
     const script = `echo $$ > ${cg}/cgroup.procs && exec ${join(this.bin, "recipe-runner")} -n ${name} -v ${version} -p ${phase}`;
     return new Proc(spawn("sh", ["-c", script], {
       cwd: join(this.root, "work", name),

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { serializePublishToIoTCoreRequestToEventstreamMessage } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/model_utils";
 import { Header, encodeFrame } from "../src/greengrass/eventstream/connection.js";
 import { LITE_MAX_REPORT_BYTES, maxReportBytes, runtimeOf } from "../src/greengrass/runtime.js";
-import { reportTopic } from "../src/greengrass/topics.js";
+import { reportTopic } from "../src/report/topics.js";
 import { CONFIG_KEYS } from "../src/config/schema.js";
 import { lintProfile } from "../src/detect/lint.js";
 

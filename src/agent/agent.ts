@@ -18,8 +18,10 @@ import { type State, baselineFor, initialState, stateFile } from "./state.js";
 import type { JsonFile } from "../store/files.js";
 
 export interface ReportChannel {
-  /** Identity of the nucleus instance taking reports now, or undefined while there is none. */
-  nucleus(): string | undefined;
+  /** Who holds the reports handed over now (see Transport.holder), or undefined while nothing can take one. */
+  holder(): string | undefined;
+  /** Why no report can go while holder() is undefined, as the log says it. */
+  readonly offline: string;
   /** Hands a report over; resolves once it is queued, rejects when it was refused. */
   publish(report: ProducedReport, config: ComponentConfig): Promise<void>;
   /** A channel with no answers (stdout): a report is settled as soon as it is written. */
@@ -273,7 +275,7 @@ export class Agent {
 
   /** Whether a report may go now, and why not. */
   private blockedBecause(now: number, config: ComponentConfig): string | undefined {
-    if (this.opts.channel.nucleus() === undefined) return "not connected to the Greengrass nucleus";
+    if (this.opts.channel.holder() === undefined) return this.opts.channel.offline;
     const floor = this.opts.minIntervalSeconds(config) * this.ms;
     const since = this.lastPublishMono !== undefined ? performance.now() - this.lastPublishMono : this.state.lastPublishAt !== undefined ? now - this.state.lastPublishAt : Infinity;
     if (since < floor * 0.98) return "less than the minimum interval since the last report";
@@ -314,7 +316,7 @@ export class Agent {
     // Written ahead: if the process dies during the publish, the next run knows this report
     // may be in the nucleus, and waits a full interval after it.
     log.debug("report.built", { report_id: reportId, bytes: produced.payload.length, network_stats: traffic ? JSON.stringify(traffic) : "none", carried: hasCarry ? JSON.stringify(carry) : "none" });
-    this.logNotes(this.ledger.sent({ reportId, traffic, sentAt: now, nucleus: channel.nucleus()! }));
+    this.logNotes(this.ledger.sent({ reportId, traffic, sentAt: now, nucleus: channel.holder()! }));
     if (sample.counters) s.reportCounters = sample.counters;
     s.reportId = reportId;
     s.lastPublishAt = now;

@@ -75,7 +75,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       },
     },
     channel: {
-      nucleus: () => "stdout",
+      holder: () => "stdout",
+      offline: "stdout is closed",
       settlesOnPublish: true,
       async publish(report, cfg) {
         await new Promise<void>((res, rej) =>

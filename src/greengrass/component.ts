@@ -3,25 +3,23 @@
 // IPC connection (ipc.ts), the configuration source (config-source.ts), the report channel and
 // the service's answers (report-answers.ts), and the violation outbox (violation-outbox.ts).
 
-import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
-import { Agent, type ReportChannel } from "../agent/agent.js";
+import { Agent } from "../agent/agent.js";
+import { reportChannel } from "../agent/report-channel.js";
+import { ViolationOutbox } from "../agent/violation-outbox.js";
 import { intervalFloor, logConfiguration } from "../config/apply.js";
 import { msPerSecondFrom } from "../config/environment.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
 import { Detector } from "../detect/detector.js";
 import { logViolation } from "../detect/log-violation.js";
 import { WorkDir } from "../store/files.js";
-import { LogOnce, createLogger } from "../util/log.js";
+import { LogOnce, createLogger, errorMessage } from "../util/log.js";
 import { collectGarbageEvery } from "../util/memory.js";
 import { ConfigSource, configurationProblems } from "./config-source.js";
 import { IpcConnection, rpcErrorText } from "./ipc.js";
-import { call } from "./ipc-wait.js";
 import { ReportAnswers } from "./report-answers.js";
 import { maxReportBytes, runtimeOf } from "./runtime.js";
-import { reportTopic } from "./topics.js";
-import { ViolationOutbox } from "./violation-outbox.js";
+import { IpcTransport, type IpcLink } from "./ipc-transport.js";
 
-const OPERATION_TIMEOUT_MS = 10_000;
 /** The nucleus sends SIGKILL 5 s after SIGTERM (UnixExec, gracefulShutdownTimeout): stay well inside. */
 const SHUTDOWN_DEADLINE_MS = 1800;
 
@@ -38,25 +36,18 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
 
   const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond });
   const outbox = new ViolationOutbox(work, log, thingName);
-  const deliverViolations = () => void outbox.deliver(connection.current, config).catch((err) => log.error("violation.delivery_failed", { reason: rpcErrorText(err) }));
-
-  const channel: ReportChannel = {
-    maxReportBytes: maxReportBytes(runtime),
-    nucleus: () => connection.nucleus,
-    async publish(report, cfg) {
-      const client = connection.current;
-      if (client === undefined) throw new Error("not connected to the Greengrass nucleus");
-      const topicName = reportTopic(thingName, cfg.Format);
-      try {
-        await call(client, OPERATION_TIMEOUT_MS, "PublishToIoTCore", (c) =>
-          client.publishToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE, payload: report.payload }, { cancelController: c }),
-        );
-      } catch (err) {
-        throw new Error(`PublishToIoTCore failed: ${rpcErrorText(err)}`);
-      }
-      log.info("report.published", { report_id: report.report.header.report_id, topic: topicName, bytes: report.payload.length });
+  // The connection is made below (its events need the agent); the transport reads it when used.
+  const link: IpcLink = {
+    get current() {
+      return connection.current;
+    },
+    get nucleus() {
+      return connection.nucleus;
     },
   };
+  const transport = new IpcTransport(link, maxReportBytes(runtime));
+  const deliverViolations = () => void outbox.deliver(transport, config).catch((err) => log.error("violation.delivery_failed", { reason: errorMessage(err) }));
+  const channel = reportChannel(transport, thingName, log, "not connected to the Greengrass nucleus");
 
   const agent = new Agent({
     channel,

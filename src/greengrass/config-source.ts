@@ -14,7 +14,7 @@ import { MQTTPROXY, PUBSUB, isGranted, missingGrant } from "./access-control.js"
 import { rpcErrorText } from "./ipc.js";
 import { type IpcClient, call, isAlive } from "./ipc-wait.js";
 import type { Runtime } from "./runtime.js";
-import { reportTopic, responseTopics, violationIoTTopic } from "./topics.js";
+import { reportTopic, responseTopics, violationIoTTopic } from "../report/topics.js";
 
 const OPERATION_TIMEOUT_MS = 10_000;
 const UPDATE_DEBOUNCE_MS = 100;

@@ -6,21 +6,14 @@
 // timed out: it ends when it succeeds, fails, or its client goes away. A duplicate stream would
 // deliver every answer twice (each stream is its own subscriber), so none is ever left open.
 
-import { cbor } from "../report/encode.js";
+import { type Answer, AnswerBook } from "../agent/answers.js";
 import type { StreamingOperation } from "aws-iot-device-sdk-v2/dist/eventstream_rpc";
 import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
 import type { Logger } from "../util/log.js";
 import { MQTTPROXY, missingGrant } from "./access-control.js";
 import { errorShape, rpcErrorText } from "./ipc.js";
 import { type IpcClient, isAlive, untilEnded } from "./ipc-wait.js";
-import { responseTopics } from "./topics.js";
-
-export interface Answer {
-  reportId: number;
-  accepted: boolean;
-  code?: string;
-  message?: string;
-}
+import { responseTopics } from "../report/topics.js";
 
 type Stream = StreamingOperation<unknown, unknown, unknown, model.IoTCoreMessage>;
 
@@ -31,19 +24,22 @@ interface Subscribed {
   failed: boolean;
 }
 
-const SEEN_KEPT = 512;
-
 export class ReportAnswers {
   private current: Subscribed | undefined;
   private queue: Promise<void> = Promise.resolve();
-  private readonly seen = new Set<string>();
-  readonly counts = { accepted: 0, rejected: 0 };
+  private readonly book: AnswerBook;
 
   constructor(
     private readonly thingName: string,
     private readonly log: Logger,
-    private readonly onAnswer: (a: Answer) => void,
-  ) {}
+    onAnswer: (a: Answer) => void,
+  ) {
+    this.book = new AnswerBook(log, onAnswer);
+  }
+
+  get counts() {
+    return this.book.counts;
+  }
 
   /** Makes the answer streams those of `format` on `client` (a no-op when they already are). */
   use(client: IpcClient, format: string): Promise<void> {
@@ -75,7 +71,7 @@ export class ReportAnswers {
     const outcomes = [true, false] as const;
     for (const [i, topicName] of topics.entries()) {
       const op = client.subscribeToIoTCore({ topicName, qos: model.QOS.AT_LEAST_ONCE }) as unknown as Stream;
-      op.on("message", (ev) => this.received(format, outcomes[i]!, ev.message?.payload as Buffer | undefined));
+      op.on("message", (ev) => this.book.received(format, outcomes[i]!, ev.message?.payload as Buffer | undefined));
       op.on("streamError", (err) => this.log.warn("ipc.stream_error", { topic: topicName, reason: rpcErrorText(err) }));
       next.streams.push(op);
     }
@@ -100,32 +96,5 @@ export class ReportAnswers {
       });
     }
     throw new Error(`SubscribeToIoTCore failed for ${failures.map((f) => f.topic).join(", ")}`);
-  }
-
-  private received(format: string, accepted: boolean, payload: Buffer | undefined): void {
-    let doc: Record<string, unknown> = {};
-    try {
-      if (payload) doc = format === "cbor" ? cbor().decodeFirstSync(payload) : JSON.parse(payload.toString("utf8"));
-    } catch {
-      this.log.warn("report.response_unreadable", { outcome: accepted ? "accepted" : "rejected", bytes: payload?.length ?? 0 });
-      return;
-    }
-    const reportId = Number(doc.reportId);
-    const details = (doc.statusDetails ?? {}) as Record<string, unknown>;
-    const code = accepted ? undefined : String(details.ErrorCode ?? "unknown");
-    const message = accepted ? undefined : String(details.ErrorMessage ?? "");
-    // The same answer twice (an MQTT redelivery at QoS 1) is counted once.
-    const key = `${reportId}|${accepted}|${code ?? ""}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    if (this.seen.size > SEEN_KEPT) this.seen.delete(this.seen.values().next().value!);
-    if (accepted) {
-      this.counts.accepted++;
-      this.log.info("report.accepted", { report_id: String(doc.reportId ?? ""), accepted_total: this.counts.accepted });
-    } else {
-      this.counts.rejected++;
-      this.log.warn("report.rejected", { report_id: String(doc.reportId ?? ""), code, message, rejected_total: this.counts.rejected });
-    }
-    if (Number.isSafeInteger(reportId) && reportId > 0) this.onAnswer({ reportId, accepted, code, message });
   }
 }

@@ -1,23 +1,17 @@
 // Violation events are never dropped: each is written to a durable outbox in the work folder
-// before delivery is tried, and leaves it only once every target has taken it: the local topic
-// (PublishToTopic on ViolationTopic) and, when configured, IoT Core (PublishToIoTCore on
-// ViolationIoTTopic). Targets are independent (a refused local publish does not hold back the
+// before delivery is tried, and leaves it only once every target has taken it: the local bus
+// (ViolationTopic, where the transport has one) and, when configured, IoT Core
+// (ViolationIoTTopic). Targets are independent (a refused local publish does not hold back the
 // IoT Core one), each keeps the events' order, and an event is delivered once per target.
-// A refusal for authorization is logged once per topic, naming the grant that would allow it.
+// A refusal is logged once per topic and reason, with what would allow it when the transport knows.
 
-import type { CancelController } from "aws-crt/dist/common/cancel";
 import { z } from "zod";
-import { model } from "aws-iot-device-sdk-v2/dist/greengrasscoreipc/client";
 import type { ComponentConfig } from "../config/schema.js";
 import type { ViolationEvent } from "../detect/evaluate.js";
+import { violationIoTTopic } from "../report/topics.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
-import type { Logger } from "../util/log.js";
-import { MQTTPROXY, PUBSUB, missingGrant } from "./access-control.js";
-import { errorShape, rpcErrorText } from "./ipc.js";
-import { type IpcClient, call, isAlive } from "./ipc-wait.js";
-import { violationIoTTopic } from "./topics.js";
-
-const OPERATION_TIMEOUT_MS = 10_000;
+import { type Logger, errorMessage } from "../util/log.js";
+import { PublishRefused, type Transport } from "./transport.js";
 /** Beyond this many undelivered events the oldest go, with an error naming how many. */
 export const OUTBOX_MAX = 2000;
 
@@ -76,8 +70,8 @@ export class ViolationOutbox {
   }
 
   /** Delivers what is pending, in order; one pass at a time (a request meanwhile adds one more pass). */
-  deliver(client: IpcClient | undefined, config: ComponentConfig): Promise<void> {
-    if (client === undefined) return Promise.resolve();
+  deliver(transport: Transport, config: ComponentConfig): Promise<void> {
+    if (transport.holder() === undefined) return Promise.resolve();
     if (this.delivering) {
       this.again = true;
       return this.delivering;
@@ -86,8 +80,8 @@ export class ViolationOutbox {
       try {
         do {
           this.again = false;
-          await this.pass(client, config);
-        } while (this.again && isAlive(client));
+          await this.pass(transport, config);
+        } while (this.again && transport.holder() !== undefined);
       } finally {
         this.delivering = undefined;
       }
@@ -95,28 +89,27 @@ export class ViolationOutbox {
     return this.delivering;
   }
 
-  private async pass(client: IpcClient, config: ComponentConfig): Promise<void> {
+  private async pass(transport: Transport, config: ComponentConfig): Promise<void> {
     const iotTopic = config.ViolationIoTTopic === "" ? undefined : violationIoTTopic(config.ViolationIoTTopic, this.thingName);
+    const local = transport.publishLocal;
     let localBlocked = false;
     let iotBlocked = false;
     for (const entry of [...this.entries]) {
-      if (!isAlive(client)) break;
-      if (!entry.local && !localBlocked) {
-        const ok = await this.attempt(client, "PublishToTopic", PUBSUB, config.ViolationTopic, entry, (c) =>
-          client.publishToTopic({ topic: config.ViolationTopic, publishMessage: { jsonMessage: { message: entry.event } } }, { cancelController: c }),
-        );
-        if (ok) {
-          entry.local = true;
-          this.counts.local++;
-        } else localBlocked = true;
+      if (transport.holder() === undefined) break;
+      if (!entry.local) {
+        // No local bus (standalone): the log and the violations file are the local target.
+        if (local === undefined) entry.local = true;
+        else if (!localBlocked) {
+          if (await this.attempt("local", config.ViolationTopic, entry, () => local(config.ViolationTopic, entry.event))) {
+            entry.local = true;
+            this.counts.local++;
+          } else localBlocked = true;
+        }
       }
       if (!entry.iot) {
         if (iotTopic === undefined) entry.iot = true;
         else if (!iotBlocked) {
-          const ok = await this.attempt(client, "PublishToIoTCore", MQTTPROXY, iotTopic, entry, (c) =>
-            client.publishToIoTCore({ topicName: iotTopic, qos: model.QOS.AT_LEAST_ONCE, payload: JSON.stringify(entry.event) }, { cancelController: c }),
-          );
-          if (ok) {
+          if (await this.attempt("iot", iotTopic, entry, () => transport.publishToIoTCore(iotTopic, JSON.stringify(entry.event)))) {
             entry.iot = true;
             this.counts.iot++;
           } else iotBlocked = true;
@@ -124,26 +117,26 @@ export class ViolationOutbox {
       }
       if (entry.local && entry.iot) this.entries.splice(this.entries.indexOf(entry), 1);
       this.save();
-      if (localBlocked && iotBlocked) break;
+      if ((localBlocked || local === undefined) && (iotBlocked || iotTopic === undefined)) break;
     }
   }
 
-  private async attempt(client: IpcClient, operation: string, service: string, topic: string, entry: Entry, op: (c: CancelController) => Promise<unknown>): Promise<boolean> {
+  private async attempt(target: "local" | "iot", topic: string, entry: Entry, publish: () => Promise<void>): Promise<boolean> {
+    const key = `${target}|${topic}`;
     try {
-      await call(client, OPERATION_TIMEOUT_MS, operation, op);
-      if (this.failing.delete(`${operation}|${topic}`)) this.log.info("violation.delivery_recovered", { operation, topic });
+      await publish();
+      if (this.failing.delete(key)) this.log.info("violation.delivery_recovered", { target, topic });
       return true;
     } catch (err) {
-      const reason = rpcErrorText(err);
-      const key = `${operation}|${topic}`;
+      const reason = errorMessage(err);
       if (this.failing.get(key) !== reason) {
         this.failing.set(key, reason);
         this.log.error("violation.not_published", {
-          operation,
+          operation: err instanceof PublishRefused ? err.operation : target,
           topic,
           violation_id: String(entry.event.violationId ?? ""),
           reason,
-          fix: errorShape(err) === "UnauthorizedError" ? missingGrant(service, `aws.greengrass#${operation}`, topic) : undefined,
+          fix: err instanceof PublishRefused ? err.fix : undefined,
           pending: this.entries.length,
           kept: "in the outbox until delivered",
         });

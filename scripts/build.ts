@@ -43,6 +43,20 @@ export async function buildBundle(outDir: string, transport: Transport): Promise
           }));
         },
       },
+      {
+        // MQTT.js (standalone mode) carries code for browsers, WebSockets and SOCKS proxies, a
+        // third of its size, that MQTT over TLS on Node.js never runs; and copies of Node's own
+        // streams (readable-stream 4 is Node's stream module, published for browsers).
+        name: "mqtt-node-only",
+        setup(b) {
+          b.onResolve({ filter: /^(worker-timers|ws|\.\/socks)$/ }, (args) =>
+            /[\\/]mqtt[\\/]build[\\/]/.test(args.importer) ? { path: join(root, "src/mqtt/unused-in-node.cjs") } : undefined,
+          );
+          b.onResolve({ filter: /^readable-stream$/ }, (args) =>
+            /[\\/](mqtt|bl)[\\/]/.test(args.importer) ? { path: "stream", external: true } : undefined,
+          );
+        },
+      },
       transport === "ts"
         ? {
             // The SDK's IPC client asks aws-crt for its event-stream transport: give it ours.

@@ -21,6 +21,13 @@ Commands:
     --violations FILE          append violation events as NDJSON (default DIR/violations.ndjson)
     --thing NAME               thing name in violation events (default local)
     --proc-root DIR, --format json|cbor, --short-names   as for collect
+    with a connection (standalone, no Greengrass): reports and violations go to AWS IoT Core
+    --endpoint HOST            the account's iot:Data-ATS endpoint (aws iot describe-endpoint)
+    --port N                   8883 (default), or 443 (ALPN x-amzn-mqtt-ca)
+    --cert FILE --key FILE --root-ca FILE   the device's certificate, its key, the CA of the endpoint
+    --thing-name NAME          the thing the certificate is attached to
+    --client-id ID             MQTT client id (default: the thing name)
+                               (the same keys may be in --config; state in --work-dir, default /var/lib/defender)
   check-profile FILE | --default
               validate a security profile (the JSON of aws iot create-security-profile) and lint it;
               exit 1 on errors. --default prints the built-in profile. [--interval S] [--min-datapoints N]

@@ -6,10 +6,11 @@
 // systemd unit starts it: recipe-runner inside a cgroup named ggl.<component>.service, which is
 // how ggipcd knows the caller (sd_pid_get_unit), with the IPC socket in its environment.
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ROOT, tempDir } from "../helpers.js";
+import { Pki } from "../pki.js";
 
 /** The lite sources next to the work tree (../shared/greengrass-lite), or where LITE_SRC says. */
 const SOURCE_CANDIDATES = [process.env.LITE_SRC, resolve(ROOT, "../shared/greengrass-lite"), "/work/shared/greengrass-lite"];
@@ -74,27 +75,6 @@ export function buildLite(): string {
   ]);
   run("ninja", ["-C", BUILD_DIR, "-j2"]);
   return bin;
-}
-
-/** A throwaway PKI: a CA, the broker's certificate, and client certificates by common name. */
-export class Pki {
-  constructor(readonly dir: string) {
-    this.openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=defender-test-ca"]);
-    this.issue("server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-  }
-  /** Issues NAME.pem / NAME.key for CN=cn. */
-  issue(name: string, cn: string, ext = "extendedKeyUsage=clientAuth\n"): { cert: string; key: string } {
-    writeFileSync(join(this.dir, `${name}.ext`), ext);
-    this.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
-    this.openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`]);
-    return { cert: join(this.dir, `${name}.pem`), key: join(this.dir, `${name}.key`) };
-  }
-  get ca(): string {
-    return join(this.dir, "ca.pem");
-  }
-  private openssl(args: string[]): void {
-    execFileSync("openssl", args, { cwd: this.dir, stdio: "ignore" });
-  }
 }
 
 /** A process whose output is kept line by line. */

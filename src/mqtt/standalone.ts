@@ -1,0 +1,108 @@
+// Standalone mode: `run` with a connection, on a device without Greengrass. The same agent core
+// as component mode (sampling, the delivery ledger, Detect, the violation outbox), over the MQTT
+// transport (./connection.ts) instead of Greengrass IPC. Detect never waits for the broker: a
+// device that cannot reach AWS IoT Core is still judged, and its events wait in the outbox.
+
+import { Agent } from "../agent/agent.js";
+import { AnswerBook } from "../agent/answers.js";
+import { reportChannel } from "../agent/report-channel.js";
+import { ViolationOutbox } from "../agent/violation-outbox.js";
+import { intervalFloor } from "../config/apply.js";
+import type { ComponentConfig } from "../config/schema.js";
+import { Detector } from "../detect/detector.js";
+import { logViolation } from "../detect/log-violation.js";
+import { responseTopics } from "../report/topics.js";
+import { WorkDir } from "../store/files.js";
+import { type Logger, errorMessage } from "../util/log.js";
+import { collectGarbageEvery } from "../util/memory.js";
+import { MqttTransport } from "./connection.js";
+import type { Identity } from "./settings.js";
+
+/** systemd sends SIGKILL 90 s after SIGTERM by default; we promise 2 s. */
+const SHUTDOWN_DEADLINE_MS = 1800;
+
+export interface StandaloneOptions {
+  identity: Identity;
+  config: ComponentConfig;
+  workDir: string;
+  /** Where each violation event is also appended (NDJSON): the local target of a device without a bus. */
+  violationsFile: string;
+  appendViolation: (event: object) => void;
+  log: Logger;
+  msPerSecond: number;
+}
+
+export async function runStandalone(o: StandaloneOptions): Promise<number> {
+  const { identity, config, log, msPerSecond } = o;
+  const thingName = identity.settings["thing-name"];
+  for (const w of identity.warnings) log[w.level === "ERROR" ? "error" : "warn"](w.event, w.fields);
+  const work = new WorkDir(o.workDir, log);
+  const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond });
+  detector.configure(config);
+  const outbox = new ViolationOutbox(work, log, thingName);
+  let agent: Agent;
+  const book = new AnswerBook(log, (a) => agent.answer(a.reportId, a.accepted, a.code));
+  const [acceptedTopic, rejectedTopic] = responseTopics(thingName, config.Format);
+  const transport = new MqttTransport(
+    identity,
+    log,
+    {
+      message(topic, payload) {
+        if (topic === acceptedTopic || topic === rejectedTopic) book.received(config.Format, topic === acceptedTopic, payload);
+      },
+      ready() {
+        agent.connected(transport.holder()!);
+        deliverViolations();
+      },
+      lost() {
+        agent.disconnected();
+      },
+    },
+    { initialMs: Math.max(50, msPerSecond), maxMs: 120 * msPerSecond, stableMs: 60 * msPerSecond },
+  );
+  const deliverViolations = () => void outbox.deliver(transport, config).catch((err) => log.error("violation.delivery_failed", { reason: errorMessage(err) }));
+
+  agent = new Agent({
+    channel: reportChannel(transport, thingName, log, "not connected to AWS IoT Core"),
+    log,
+    work,
+    minIntervalSeconds: intervalFloor,
+    msPerSecond,
+    breaks: (list, key) => detector.breaks(list, key),
+    observer: {
+      observe(sample, traffic, cfg) {
+        const events = [...detector.expire(), ...(sample.blind ? [] : detector.observeSample(sample, traffic))];
+        outbox.add(events, cfg); // durable first, then said
+        for (const e of events) {
+          logViolation(log, e);
+          o.appendViolation(e);
+        }
+        if (events.length > 0 || outbox.pending > 0) deliverViolations();
+      },
+    },
+  });
+
+  log.info("standalone.starting", { thing: thingName, endpoint: `${identity.settings.endpoint}:${identity.settings.port}`, client_id: identity.clientId, work_dir: o.workDir, violations: o.violationsFile });
+  // Answers must be subscribed before the first report: the transport is ready only once they are.
+  if (config.PublishMetrics) await transport.subscribe([acceptedTopic, rejectedTopic]);
+  transport.start();
+  agent.start(config);
+  const stopCollecting = collectGarbageEvery(3600 * msPerSecond);
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  log.info("standalone.stopping", { signal, published: agent.counts.published, accepted: book.counts.accepted, rejected: book.counts.rejected });
+  stopCollecting();
+  await Promise.race([
+    (async () => {
+      await agent.stop();
+      await transport.close();
+    })(),
+    new Promise<void>((res) => setTimeout(res, SHUTDOWN_DEADLINE_MS)),
+  ]);
+  const t = agent.totals;
+  log.info("standalone.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outbox.pending });
+  return 0;
+}

@@ -1,0 +1,202 @@
+// Standalone mode against a real broker: the built bundle's `run` with a connection, talking
+// MQTT 5 over mutual TLS to Debian's mosquitto (require_certificate, an ACL mirroring the
+// device's IoT policy), where a service double with its own certificate answers each report as
+// Device Defender does. Skips with one line where mosquitto or openssl is missing.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import mqtt from "mqtt";
+import { BUNDLE } from "./bundle.js";
+import { copyFixture, tempDir } from "./helpers.js";
+import { DeviceDefenderService } from "./nucleus/cloud.js";
+import { ComponentProcess, recipeRun, setDev } from "./nucleus/harness.js";
+import { Pki } from "./pki.js";
+import { Broker, SERVICE_CN, brokerSkipReason, freePort } from "./standalone/broker.js";
+
+const skip = brokerSkipReason();
+const THING = "standalone-thing";
+/** One configured second lasts 5 ms: the service's 300 s floor is 1.5 s. */
+const MS_PER_SECOND = "5";
+const KNOWN_PORTS = [{ securityProfileName: "KnownPorts", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }] }];
+
+describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${skip}` }, () => {
+  let dir: string;
+  let pki: Pki;
+  let otherPki: Pki;
+  let broker: Broker;
+  let service: mqtt.MqttClient;
+  let device: { cert: string; key: string };
+  const defender = new DeviceDefenderService(0);
+  const violations: Array<{ topic: string; event: Record<string, unknown> }> = [];
+  const running: ComponentProcess[] = [];
+
+  before(async () => {
+    dir = tempDir("defender-standalone-");
+    mkdirSync(join(dir, "pki"));
+    mkdirSync(join(dir, "other"));
+    pki = new Pki(join(dir, "pki"));
+    otherPki = new Pki(join(dir, "other"), "another-ca");
+    device = pki.issue("device", THING);
+    chmodSync(device.key, 0o600);
+    broker = new Broker(dir, pki, await freePort(), THING);
+    await broker.start();
+    const id = pki.issue("service", SERVICE_CN);
+    service = mqtt.connect({ host: "127.0.0.1", port: broker.port, protocol: "mqtts", ca: readFileSync(pki.ca), cert: readFileSync(id.cert), key: readFileSync(id.key), servername: "localhost", reconnectPeriod: 200 });
+    await new Promise<void>((res, rej) => {
+      service.once("connect", () => res());
+      service.once("error", rej);
+    });
+    await service.subscribeAsync(["$aws/things/+/defender/metrics/+", "defender/violations/#"], { qos: 1 });
+    service.on("message", (topic, payload) => {
+      if (topic.startsWith("defender/violations/")) return void violations.push({ topic, event: JSON.parse(payload.toString("utf8")) });
+      const answer = defender.receive(topic, payload);
+      if (answer) void service.publishAsync(answer.topic, answer.payload, { qos: 1 });
+    });
+  });
+
+  after(async () => {
+    for (const p of running) await p.stop();
+    await service?.endAsync(true);
+    await broker?.stop();
+  });
+
+  /** The bundle with the recipe's node flags, as the systemd unit starts it. */
+  function agent(args: string[], config: Record<string, unknown> = {}): ComponentProcess {
+    // One agent per client id at a time (a second would take the session over): end the last test's.
+    for (const earlier of running.splice(0)) void earlier.stop();
+    const work = tempDir("defender-standalone-work-");
+    const configFile = join(work, "config.json");
+    writeFileSync(configFile, JSON.stringify({ DefaultProfile: false, SecurityProfiles: KNOWN_PORTS, ...config }));
+    const { flags, env } = recipeRun();
+    const connection = ["--endpoint", "localhost", "--port", String(broker.port), "--cert", device.cert, "--key", device.key, "--root-ca", pki.ca, "--thing-name", THING];
+    const p = new ComponentProcess(
+      spawn(process.execPath, [...flags, BUNDLE, "run", "--config", configFile, "--work-dir", join(work, "state"), ...connection, ...args], {
+        env: { PATH: process.env.PATH, ...env, DEFENDER_TEST_MS_PER_SECOND: MS_PER_SECOND },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    running.push(p);
+    return p;
+  }
+
+  async function stop(p: ComponentProcess): Promise<void> {
+    p.child.kill("SIGTERM");
+    const { code } = await p.exited;
+    assert.equal(code, 0, p.lines.slice(-10).join("\n"));
+    assert.ok(p.lines.some((l) => /^INFO standalone\.stopped /.test(l)), p.lines.slice(-10).join("\n"));
+  }
+
+  it("the first report is accepted, its answers subscribed before it went; a violation reaches IoT Core", async () => {
+    const root = copyFixture("tricky");
+    const p = agent(["--proc-root", root], { ViolationIoTTopic: "defender/violations/{thing}" });
+    await p.waitForLine(/^INFO report\.accepted report_id=/);
+    const connected = p.lines.findIndex((l) => /^INFO mqtt\.connected endpoint=localhost:\d+ client_id=standalone-thing session_present=false/.test(l));
+    const published = p.lines.findIndex((l) => /^INFO report\.published .*topic=\$aws\/things\/standalone-thing\/defender\/metrics\/json/.test(l));
+    assert.ok(connected >= 0 && connected < published, p.lines.join("\n"));
+    const first = defender.reports.find((r) => r.thingName === THING)!;
+    assert.deepEqual([first.format, first.outcome, first.problem], ["json", "accepted", undefined]);
+    await p.waitForLine(/^WARN violation\.in_alarm profile=KnownPorts behavior=OnlyKnownTcpPorts/);
+    for (let i = 0; i < 400 && violations.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(violations[0]?.topic, `defender/violations/${THING}`);
+    assert.equal(violations[0]?.event.violationEventType, "in-alarm");
+    assert.equal(p.count(/mqtt\.key_readable_by_others/), 0, "a 0600 key is not warned about");
+    await stop(p);
+  });
+
+  it("a broker restart mid-run loses no traffic: what was not accepted is carried to the next accepted report", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const p = agent(["--proc-root", root]);
+    const before = defender.acceptedTraffic();
+    await p.waitForLine(/^INFO report\.accepted /);
+    // The baseline is the first report (it has no network_stats); now the broker goes away.
+    setDev(root, [1600, 16, 2900, 29]);
+    await broker.stop();
+    await p.waitForLine(/^WARN mqtt\.disconnected /);
+    await p.waitForLine(/^WARN report\.not_delivered reason="not connected to AWS IoT Core"/);
+    setDev(root, [5000, 50, 9000, 90]);
+    const from = p.lines.length;
+    await broker.start();
+    await p.waitForLine(/^INFO mqtt\.connected /, 60_000, from);
+    await p.waitForLine(/^INFO report\.accepted /, 60_000, from);
+    const sum = defender.acceptedTraffic();
+    // Everything since the baseline, in accepted reports, once.
+    assert.deepEqual(
+      { bytes_in: sum.bytes_in - before.bytes_in, bytes_out: sum.bytes_out - before.bytes_out, packets_in: sum.packets_in - before.packets_in, packets_out: sum.packets_out - before.packets_out },
+      { bytes_in: 4000, bytes_out: 7000, packets_in: 40, packets_out: 70 },
+    );
+    await stop(p);
+  });
+
+  it("a throttled answer follows the ledger: the report's traffic is carried, not lost", async () => {
+    defender.minIntervalMs = 1e12;
+    try {
+      const root = copyFixture("tricky");
+      setDev(root, [1000, 10, 2000, 20]);
+      const p = agent(["--proc-root", root]);
+      const line = await p.waitForLine(/^WARN report\.rejected /);
+      assert.match(line, /code=Throttled/);
+      setDev(root, [1500, 15, 2500, 25]);
+      const carried = await p.waitForLine(/^INFO report\.traffic_carried .*reason=rejected/);
+      assert.match(carried, /traffic="\{\\"bytes_in\\":500,\\"bytes_out\\":500,\\"packets_in\\":5,\\"packets_out\\":5\}"/);
+      await stop(p);
+    } finally {
+      defender.minIntervalMs = 0;
+    }
+  });
+
+  it("a root CA that did not sign the broker's certificate: one error naming the file; Detect goes on", async () => {
+    const p = agent(["--proc-root", copyFixture("tricky"), "--root-ca", otherPki.ca]);
+    const line = await p.waitForLine(/^ERROR mqtt\.connect_failed /);
+    assert.match(line, /reason="the broker's certificate is not signed by the root CA \(\w+\)"/);
+    assert.ok(line.includes(`file=${otherPki.ca}`), line);
+    await p.waitForLine(/^WARN violation\.in_alarm profile=KnownPorts/);
+    // Retried with backoff, said once.
+    await p.waitForLine(/^INFO mqtt\.reconnect_scheduled .*attempt=3/);
+    assert.equal(p.count(/^ERROR mqtt\.connect_failed/), 1, p.lines.join("\n"));
+    await stop(p);
+  });
+
+  it("a device certificate the broker does not trust: one error naming the certificate file", async () => {
+    const stranger = otherPki.issue("stranger", THING);
+    chmodSync(stranger.key, 0o600);
+    const p = agent(["--proc-root", copyFixture("tricky"), "--cert", stranger.cert, "--key", stranger.key]);
+    const line = await p.waitForLine(/^ERROR mqtt\.connect_failed /);
+    assert.match(line, /the broker refused the device certificate/);
+    assert.ok(line.includes(`file=${stranger.cert}`), line);
+    await stop(p);
+  });
+
+  it("a violation topic outside the device's policy is refused by the broker and said once, with the policy it needs", async () => {
+    const p = agent(["--proc-root", copyFixture("tricky")], { ViolationIoTTopic: "alerts/{thing}" });
+    const line = await p.waitForLine(/^ERROR violation\.not_published operation=PUBLISH topic=alerts\/standalone-thing /);
+    assert.match(line, /fix="the device's IoT policy must allow iot:Publish on topic\/alerts\/standalone-thing"/);
+    await p.waitForLine(/^INFO report\.accepted /);
+    await stop(p);
+  });
+
+  it("a private key others can read is warned about, naming the file and the fix", async () => {
+    const loose = pki.issue("loose", THING);
+    chmodSync(loose.key, 0o644);
+    const p = agent(["--proc-root", copyFixture("tricky"), "--cert", loose.cert, "--key", loose.key]);
+    const line = await p.waitForLine(/^WARN mqtt\.key_readable_by_others /);
+    assert.ok(line.includes(`file=${loose.key} mode=0644 fix="chmod 600 ${loose.key}"`), line);
+    await p.waitForLine(/^INFO report\.accepted /);
+    await stop(p);
+  });
+
+  it("a missing or unreadable identity file is one clear line, before anything starts", async () => {
+    const missing = agent(["--cert", ""]);
+    assert.equal((await missing.exited).code, 2);
+    assert.ok(missing.lines.some((l) => l === "--cert: is required: the device certificate (PEM) file"), missing.lines.join("\n"));
+    const unreadable = agent(["--key", join(dir, "no-such.key")]);
+    assert.equal((await unreadable.exited).code, 1);
+    assert.ok(unreadable.lines.includes(`ERROR key ${join(dir, "no-such.key")}: cannot read it (ENOENT)`), unreadable.lines.join("\n"));
+    const mismatched = agent(["--key", pki.issue("someone-else", "x").key]);
+    assert.equal((await mismatched.exited).code, 1);
+    assert.ok(mismatched.lines.some((l) => /^ERROR key .*: is not the private key of the certificate /.test(l)), mismatched.lines.join("\n"));
+  });
+});

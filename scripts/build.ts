@@ -5,7 +5,7 @@
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ARTIFACT_FILES, COMPONENT_NAME, NATIVE_ADDONS, versionedRecipe } from "./recipe.js";
+import { ARTIFACT_FILES, COMPONENT_NAME, NATIVE_ADDONS, systemdUnit, versionedRecipe } from "./recipe.js";
 
 const root = resolve(__dirname, "..");
 const version: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
@@ -90,6 +90,8 @@ export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
   mkdirSync(recipeDir, { recursive: true });
   const recipe = versionedRecipe(readFileSync(join(root, "recipe.yaml"), "utf8"), version);
   writeFileSync(join(recipeDir, `${COMPONENT_NAME}-${version}.yaml`), recipe);
+  // Standalone devices take the bundle and this unit (README, "Standalone"); Greengrass ignores it.
+  writeFileSync(join(outDir, "defender.service"), systemdUnit(recipe, readFileSync(join(root, "src/mqtt/defender.service"), "utf8")));
   if (opts.gdk) {
     // GDK's custom build contract: greengrass-build/recipes and greengrass-build/artifacts/<name>/<version>.
     const gdkArtifacts = join(root, "greengrass-build", "artifacts", COMPONENT_NAME, version);

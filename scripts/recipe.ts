@@ -1,5 +1,7 @@
 // Facts about the component's recipe shared by the build, the publish script and the tests.
 
+import { parse } from "yaml";
+
 export const COMPONENT_NAME = "community.greengrass.DeviceDefender";
 
 /**
@@ -24,3 +26,16 @@ export function versionedRecipe(recipeYaml: string, version: string, bucket = "B
 
 /** Every artifact file a build ships, for all manifests: one JavaScript bundle. */
 export const ARTIFACT_FILES = ["defender.js"];
+
+/**
+ * The standalone systemd unit (src/mqtt/defender.service) with the recipe's run step filled in:
+ * the same node flags and environment as the component, from one source.
+ */
+export function systemdUnit(recipeYaml: string, template: string): string {
+  const run = (parse(recipeYaml) as { Lifecycle: { all: { run: { Script: string; Setenv: Record<string, string> } } } }).Lifecycle.all.run;
+  const flags = run.Script.split(/\s+/).filter((a) => a.startsWith("--"));
+  const env = Object.entries(run.Setenv)
+    .filter(([k]) => k !== "DEFENDER_WORK_DIR")
+    .map(([k, v]) => `${k}=${v}`);
+  return template.replace("@NODE_FLAGS@", flags.join(" ")).replace("@ENVIRONMENT@", env.join(" "));
+}

@@ -180,3 +180,33 @@ describe("bundle", () => {
     assert.equal(p.topicName, "$aws/things/bundle-thing/defender/metrics/json");
   });
 });
+
+describe("the standalone systemd unit", () => {
+  const unit = readFileSync(join(ARTIFACT_DIR, "defender.service"), "utf8");
+
+  it("starts the bundle with the recipe's node flags and environment", () => {
+    const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(" ");
+    const recipeFlags = source.Lifecycle.all.run.Script.split(" ").filter((a) => a.startsWith("--"));
+    assert.deepEqual(exec.filter((a) => a.startsWith("--") && exec.indexOf(a) < exec.indexOf("/opt/defender/defender.js")), recipeFlags);
+    assert.deepEqual(exec.slice(exec.indexOf("/opt/defender/defender.js") + 1), ["run", "--config", "/etc/defender/config.json", "--work-dir", "/var/lib/defender"]);
+    const env = /^Environment=(.*)$/m.exec(unit)![1]!.split(" ").map((kv) => kv.split("="));
+    assert.deepEqual(Object.fromEntries(env), Object.fromEntries(Object.entries(source.Lifecycle.all.run.Setenv).filter(([k]) => k !== "DEFENDER_WORK_DIR")));
+    assert.doesNotMatch(unit, /@[A-Z_]+@/, "every placeholder filled");
+  });
+
+  it("is hardened, and keeps what the agent needs", () => {
+    for (const line of ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "StateDirectory=defender", "AmbientCapabilities=CAP_SYS_PTRACE", "CapabilityBoundingSet=CAP_SYS_PTRACE"]) {
+      assert.ok(unit.split("\n").includes(line), line);
+    }
+    // The host's network and processes are what it reports on.
+    assert.doesNotMatch(unit, /^(PrivateNetwork|ProtectProc)=/m);
+  });
+
+  it("systemd reads it without a warning", { skip: spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0 && "systemd-analyze is not installed" }, () => {
+    const r = spawnSync("systemd-analyze", ["verify", join(ARTIFACT_DIR, "defender.service")], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    // Where node lives elsewhere on this machine, that one line is about the machine, not the unit.
+    const said = `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.trim() !== "" && !(existsSync("/usr/bin/node") === false && l.includes("/usr/bin/node")));
+    assert.deepEqual(said, [], "no unknown key, no bad value");
+  });
+});

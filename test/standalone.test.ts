@@ -7,8 +7,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer as createTlsServer } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import mqtt from "mqtt";
+import { clientOptions } from "../src/mqtt/connection.js";
+import type { Identity } from "../src/mqtt/settings.js";
 import { BUNDLE } from "./bundle.js";
 import { copyFixture, tempDir } from "./helpers.js";
 import { DeviceDefenderService } from "./nucleus/cloud.js";
@@ -44,7 +47,7 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     broker = new Broker(dir, pki, await freePort(), THING);
     await broker.start();
     const id = pki.issue("service", SERVICE_CN);
-    service = mqtt.connect({ host: "127.0.0.1", port: broker.port, protocol: "mqtts", ca: readFileSync(pki.ca), cert: readFileSync(id.cert), key: readFileSync(id.key), servername: "localhost", reconnectPeriod: 200 });
+    service = mqtt.connect({ host: "127.0.0.1", port: broker.port, protocol: "mqtts", ca: readFileSync(pki.ca), cert: readFileSync(id.cert), key: readFileSync(id.key), servername: "localhost", reconnectPeriod: 200, protocolVersion: 5, clean: false, clientId: "service-double", properties: { sessionExpiryInterval: 3600 } });
     await new Promise<void>((res, rej) => {
       service.once("connect", () => res());
       service.once("error", rej);
@@ -131,6 +134,39 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     await stop(p);
   });
 
+  it("violations raised during an outage wait in the outbox and reach IoT Core in order once the broker is back", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 1000, 10]);
+    const bytesOut = { securityProfileName: "Exfil", behaviors: [{ name: "BytesOut", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", value: { count: 1000 }, consecutiveDatapointsToAlarm: 1, consecutiveDatapointsToClear: 1 } }] };
+    const p = agent(["--proc-root", root], { SecurityProfiles: [bytesOut], ViolationIoTTopic: "defender/violations/{thing}" });
+    const before = defender.acceptedTraffic();
+    await p.waitForLine(/^INFO report\.accepted /);
+    await broker.stop();
+    await p.waitForLine(/^WARN mqtt\.disconnected /);
+    // Normal is at most 1000 bytes out per sample. Three events while nothing can be delivered:
+    // a burst, a quiet sample, another burst.
+    let from = p.lines.length;
+    setDev(root, [1000, 10, 6000, 20]);
+    await p.waitForLine(/^WARN violation\.in_alarm profile=Exfil/, 60_000, from);
+    from = p.lines.length;
+    await p.waitForLine(/^INFO violation\.alarm_cleared profile=Exfil/, 60_000, from);
+    from = p.lines.length;
+    setDev(root, [1000, 10, 11000, 30]);
+    await p.waitForLine(/^WARN violation\.in_alarm profile=Exfil/, 60_000, from);
+    const mine = () => violations.filter((v) => (v.event.behavior as { name: string }).name === "BytesOut");
+    assert.equal(mine().length, 0, "nothing was delivered during the outage");
+    await broker.start();
+    for (let i = 0; i < 1200 && mine().length < 3; i++) await new Promise((r) => setTimeout(r, 25));
+    const events = mine().map((v) => [v.event.violationEventType, v.event.violationEventTime] as const);
+    assert.deepEqual(events.map(([t]) => t), ["in-alarm", "alarm-cleared", "in-alarm"]);
+    assert.ok(events.every(([, t], i) => i === 0 || Number(t) > Number(events[i - 1]![1])), "in the order they happened");
+    // And the traffic of the outage is in the accepted reports, once.
+    from = p.lines.length;
+    for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 10_000; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(defender.acceptedTraffic().bytes_out - before.bytes_out, 10_000);
+    await stop(p);
+  });
+
   it("a throttled answer follows the ledger: the report's traffic is carried, not lost", async () => {
     defender.minIntervalMs = 1e12;
     try {
@@ -198,5 +234,45 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     const mismatched = agent(["--key", pki.issue("someone-else", "x").key]);
     assert.equal((await mismatched.exited).code, 1);
     assert.ok(mismatched.lines.some((l) => /^ERROR key .*: is not the private key of the certificate /.test(l)), mismatched.lines.join("\n"));
+  });
+});
+
+describe("standalone connection options, as AWS IoT Core expects them", () => {
+  const identity = (port: number): Identity => ({
+    settings: { endpoint: "abc-ats.iot.eu-west-1.amazonaws.com", port, cert: "c", key: "k", "root-ca": "r", "thing-name": "gw-1" },
+    clientId: "gw-1",
+    cert: Buffer.from(""),
+    key: Buffer.from(""),
+    ca: Buffer.from(""),
+    warnings: [],
+  });
+
+  it("a persistent MQTT 5 session over TLS 1.2 or later, keep-alive within the service's 30-1200 s, no ALPN on 8883", () => {
+    const o = clientOptions(identity(8883));
+    assert.deepEqual([o.protocol, o.protocolVersion, o.clean, o.minVersion, o.rejectUnauthorized, o.ALPNProtocols], ["mqtts", 5, false, "TLSv1.2", true, undefined]);
+    assert.ok(o.properties!.sessionExpiryInterval! > 0);
+    assert.ok(o.keepalive! >= 30 && o.keepalive! <= 1200);
+  });
+
+  it("on port 443 the TLS handshake offers ALPN x-amzn-mqtt-ca (a real handshake, as root)", { skip: process.getuid?.() !== 0 && "needs root to listen on port 443 (CI runs as root)" }, async () => {
+    const dir = tempDir("defender-alpn-");
+    const pki = new Pki(dir);
+    const device = pki.issue("device", "gw-1");
+    const seen = new Promise<{ alpn: string | false | null; protocol: string | null }>((res, rej) => {
+      const server = createTlsServer({ cert: readFileSync(join(dir, "server.pem")), key: readFileSync(join(dir, "server.key")), ALPNProtocols: ["x-amzn-mqtt-ca"] }, (socket) => {
+        res({ alpn: socket.alpnProtocol, protocol: socket.getProtocol() });
+        socket.destroy();
+        server.close();
+      });
+      server.once("error", rej);
+      server.listen(443, "127.0.0.1");
+    });
+    const id = identity(443);
+    const client = mqtt.connect({ ...clientOptions({ ...id, settings: { ...id.settings, endpoint: "localhost" }, cert: readFileSync(device.cert), key: readFileSync(device.key), ca: readFileSync(pki.ca) }), host: "127.0.0.1" });
+    client.on("error", () => undefined);
+    const { alpn, protocol } = await seen;
+    client.end(true);
+    assert.equal(alpn, "x-amzn-mqtt-ca");
+    assert.match(String(protocol), /^TLSv1\.[23]$/);
   });
 });

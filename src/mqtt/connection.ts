@@ -35,6 +35,32 @@ export interface MqttEvents {
   lost(): void;
 }
 
+/** MQTT.js's options for AWS IoT Core (its options go on to tls.connect: the TLS floor with them). */
+export function clientOptions(id: Identity): IClientOptions & Pick<ConnectionOptions, "minVersion"> {
+  const { settings, clientId, cert, key, ca } = id;
+  return {
+    host: settings.endpoint,
+    port: settings.port,
+    protocol: "mqtts",
+    protocolVersion: 5,
+    clientId,
+    clean: false,
+    properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS },
+    keepalive: KEEPALIVE_SECONDS,
+    // Reconnection is ours (backoff with jitter); MQTT.js would retry at a fixed period.
+    reconnectPeriod: 0,
+    connectTimeout: 30_000,
+    cert,
+    key,
+    ca,
+    servername: settings.endpoint,
+    minVersion: "TLSv1.2",
+    rejectUnauthorized: true,
+    ...(settings.port === 443 ? { ALPNProtocols: ["x-amzn-mqtt-ca"] } : {}),
+    resubscribe: false,
+  };
+}
+
 export class MqttTransport implements Transport {
   private client: MqttClient | undefined;
   private ready = false;
@@ -64,30 +90,8 @@ export class MqttTransport implements Transport {
   }
 
   start(): void {
-    const { settings, clientId, cert, key, ca } = this.id;
-    // MQTT.js hands its options to tls.connect: the TLS floor goes with them.
-    const options: IClientOptions & Pick<ConnectionOptions, "minVersion"> = {
-      host: settings.endpoint,
-      port: settings.port,
-      protocol: "mqtts",
-      protocolVersion: 5,
-      clientId,
-      clean: false,
-      properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS },
-      keepalive: KEEPALIVE_SECONDS,
-      // Reconnection is ours (backoff with jitter); MQTT.js would retry at a fixed period.
-      reconnectPeriod: 0,
-      connectTimeout: 30_000,
-      cert,
-      key,
-      ca,
-      servername: settings.endpoint,
-      minVersion: "TLSv1.2",
-      rejectUnauthorized: true,
-      ...(settings.port === 443 ? { ALPNProtocols: ["x-amzn-mqtt-ca"] } : {}),
-      resubscribe: false,
-    };
-    const client = mqtt.connect(options);
+    const clientId = this.id.clientId;
+    const client = mqtt.connect(clientOptions(this.id));
     this.client = client;
     client.on("connect", (connack) => void this.connected(connack.sessionPresent));
     client.on("message", (topic, payload) => this.events.message(topic, payload));

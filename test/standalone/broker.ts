@@ -74,6 +74,9 @@ export class Broker {
         "use_identity_as_username true",
         "allow_anonymous false",
         `acl_file ${join(dir, "acl")}`,
+        // Sessions and their queued QoS 1 messages survive a restart, as they do in IoT Core.
+        "persistence true",
+        `persistence_location ${dir}/`,
         "user root",
         "log_dest stderr",
         "log_type all",

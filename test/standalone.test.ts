@@ -11,13 +11,13 @@ import { createServer as createTlsServer } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import mqtt from "mqtt";
 import { clientOptions } from "../src/mqtt/connection.js";
-import type { Identity } from "../src/mqtt/settings.js";
+import { type Identity, loadIdentity } from "../src/mqtt/settings.js";
 import { BUNDLE } from "./bundle.js";
-import { copyFixture, tempDir } from "./helpers.js";
+import { ROOT, copyFixture, tempDir } from "./helpers.js";
 import { DeviceDefenderService } from "./nucleus/cloud.js";
 import { ComponentProcess, recipeRun, setDev } from "./nucleus/harness.js";
 import { Pki } from "./pki.js";
-import { Broker, SERVICE_CN, brokerSkipReason, freePort } from "./standalone/broker.js";
+import { Broker, SERVICE_CN, brokerSkipReason, deviceAcl, freePort } from "./standalone/broker.js";
 
 const skip = brokerSkipReason();
 const THING = "standalone-thing";
@@ -274,5 +274,40 @@ describe("standalone connection options, as AWS IoT Core expects them", () => {
     client.end(true);
     assert.equal(alpn, "x-amzn-mqtt-ca");
     assert.match(String(protocol), /^TLSv1\.[23]$/);
+  });
+});
+
+describe("standalone identity and policy", { skip: skip && `skipped: ${skip}` }, () => {
+  it("an expired or not yet valid certificate is an error naming the file", () => {
+    const dir = tempDir("defender-identity-");
+    const pki = new Pki(dir);
+    const device = pki.issue("device", "gw-1");
+    chmodSync(device.key, 0o600);
+    const settings = { endpoint: "localhost", port: 8883, cert: device.cert, key: device.key, "root-ca": pki.ca, "thing-name": "gw-1" };
+    assert.deepEqual(loadIdentity(settings).identity!.warnings, []);
+    const later = loadIdentity(settings, Date.now() + 3 * 86_400_000).identity!.warnings; // the test certificates last 2 days
+    assert.deepEqual(later.map((w) => [w.level, w.event, w.fields.file]), [["ERROR", "mqtt.certificate_expired", device.cert]]);
+    const earlier = loadIdentity(settings, Date.now() - 86_400_000).identity!.warnings;
+    assert.deepEqual(earlier.map((w) => [w.level, w.event]), [["ERROR", "mqtt.certificate_not_yet_valid"]]);
+  });
+
+  it("the README's IoT policy grants exactly what the test broker's ACL allows", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const block = readme.slice(readme.indexOf("### The IoT policy"));
+    const policy = JSON.parse(block.slice(block.indexOf("```json") + 7, block.indexOf("```", block.indexOf("```json") + 7))) as { Statement: Array<{ Action: string; Resource: string | string[] }> };
+    const granted = new Set<string>();
+    for (const st of policy.Statement) {
+      for (const arn of [st.Resource].flat()) {
+        const [, kind, name] = /^arn:aws:iot:[^:]+:\d+:(client|topic|topicfilter)\/(.*)$/.exec(arn)!;
+        if (st.Action === "iot:Connect") assert.equal(`${kind}/${name}`, "client/my-gateway", "connects as its client id only");
+        else granted.add(`${st.Action === "iot:Publish" ? "write" : "read"} ${name}`);
+      }
+    }
+    // Subscribe and Receive go together: each answer topic is in both, as the ACL's one "read".
+    const subscribe = policy.Statement.find((s) => s.Action === "iot:Subscribe")!.Resource;
+    const receive = policy.Statement.find((s) => s.Action === "iot:Receive")!.Resource;
+    assert.deepEqual([subscribe].flat().map((a) => a.replace("topicfilter/", "topic/")), [receive].flat());
+    const acl = new Set(deviceAcl("my-gateway").filter((l) => l.startsWith("topic ")).map((l) => l.slice("topic ".length)));
+    assert.deepEqual([...granted].sort(), [...acl].sort());
   });
 });

@@ -8,6 +8,7 @@ import { takeSnapshot } from "../../src/collect/snapshot.js";
 import { ProcFS } from "../../src/procfs/fs.js";
 import { produceReport } from "../../src/report/build.js";
 import { tempDir } from "../helpers.js";
+import { procStatus } from "./proc-status.js";
 import { writeSyntheticProc } from "./synthetic-proc.js";
 
 const PROC_FILES = ["net/tcp", "net/tcp6", "net/udp", "net/udp6", "net/dev", "net/route", "net/fib_trie", "net/if_inet6"];
@@ -99,16 +100,6 @@ export async function benchMetrics(lines: string[]): Promise<void> {
     for (const s of sockets) s.resetAndDestroy();
     for (const s of servers) s.close();
   }
-}
-
-function procStatus(pid: number): { rssKb: number; hwmKb: number; cpuMs: number; sysMs: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-  // utime and stime, fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name).
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(f[11]) + Number(f[12]);
-  return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM"), cpuMs: (ticks * 1000) / 100, sysMs: (Number(f[12]) * 1000) / 100 };
 }
 
 /** The bundle built with each IPC transport: ours (the artifact) and aws-crt's native one. */
@@ -336,6 +327,8 @@ const PARTS: Record<string, (lines: string[]) => Promise<void>> = {
   replay: benchReplay,
   custom: benchCustomMetrics,
   detect: benchDetect,
+  standalone: async (lines) => (await import("./standalone.js")).benchStandalone(lines),
+  "mqtt-clients": async (lines) => (await import("./standalone.js")).benchMqttClients(lines),
 };
 
 async function main(): Promise<void> {

@@ -4,15 +4,18 @@
 // to 50 times slower: these tests get more time (a slower configured second), never looser checks.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodeFirstSync } from "cbor";
 import { type ArchRoot, archRoot, ensureTools } from "./arch/roots.js";
 import { BUNDLE } from "./bundle.js";
 import { copyFixture, procFixture, tempDir } from "./helpers.js";
-import { type Setup, THING, report, setDev, setup } from "./nucleus/harness.js";
+import { ComponentProcess, type Setup, THING, report, setDev, setup } from "./nucleus/harness.js";
+import { Pki } from "./pki.js";
+import { Broker, brokerSkipReason, freePort } from "./standalone/broker.js";
+import { serviceDouble } from "./standalone/service.js";
 
 const asRoot = process.getuid?.() === 0;
 const EMULATED_MS_PER_SECOND = 40;
@@ -88,6 +91,35 @@ for (const arch of ["armhf", "arm64"] as const) {
       p.child.kill("SIGTERM");
       assert.equal((await p.exited).code, 0);
       assert.ok(p.lines.some((l) => /INFO component\.stopped/.test(l)));
+    });
+
+    it("standalone: the first report accepted over mutual TLS by mosquitto, then SIGTERM", { timeout: LONG, skip: brokerSkipReason() }, async () => {
+      const dir = tempDir("defender-arch-mqtt-");
+      mkdirSync(join(dir, "pki"));
+      const pki = new Pki(join(dir, "pki"));
+      const device = pki.issue("device", THING);
+      chmodSync(device.key, 0o600);
+      const broker = new Broker(dir, pki, await freePort(), THING);
+      await broker.start();
+      const service = await serviceDouble(broker, pki);
+      const p = new ComponentProcess(
+        spawn(target.node[0]!, [...target.node.slice(1), BUNDLE, "run", "--proc-root", copyFixture("tricky"), "--work-dir", join(dir, "work"), "--endpoint", "localhost", "--port", String(broker.port), "--cert", device.cert, "--key", device.key, "--root-ca", pki.ca, "--thing-name", THING], {
+          env: { PATH: process.env.PATH, DEFENDER_TEST_MS_PER_SECOND: String(EMULATED_MS_PER_SECOND) },
+          stdio: ["ignore", "pipe", "pipe"],
+        }),
+      );
+      try {
+        await p.waitForLine(/^INFO report\.accepted report_id=/, LONG);
+        const first = service.defender.reports.find((r) => r.thingName === THING)!;
+        assert.deepEqual([first.format, first.outcome, first.problem], ["json", "accepted", undefined]);
+        p.child.kill("SIGTERM");
+        assert.equal((await p.exited).code, 0);
+        assert.ok(p.lines.some((l) => /^INFO standalone\.stopped /.test(l)));
+      } finally {
+        await p.stop();
+        await service.client.endAsync(true);
+        await broker.stop();
+      }
     });
   });
 }

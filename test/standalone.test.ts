@@ -14,10 +14,10 @@ import { clientOptions } from "../src/mqtt/connection.js";
 import { type Identity, loadIdentity } from "../src/mqtt/settings.js";
 import { BUNDLE } from "./bundle.js";
 import { ROOT, copyFixture, tempDir } from "./helpers.js";
-import { DeviceDefenderService } from "./nucleus/cloud.js";
 import { ComponentProcess, recipeRun, setDev } from "./nucleus/harness.js";
 import { Pki } from "./pki.js";
-import { Broker, SERVICE_CN, brokerSkipReason, deviceAcl, freePort } from "./standalone/broker.js";
+import { Broker, brokerSkipReason, deviceAcl, freePort } from "./standalone/broker.js";
+import { type ServiceDouble, serviceDouble } from "./standalone/service.js";
 
 const skip = brokerSkipReason();
 const THING = "standalone-thing";
@@ -32,8 +32,8 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
   let broker: Broker;
   let service: mqtt.MqttClient;
   let device: { cert: string; key: string };
-  const defender = new DeviceDefenderService(0);
-  const violations: Array<{ topic: string; event: Record<string, unknown> }> = [];
+  let defender: ServiceDouble["defender"];
+  let violations: ServiceDouble["violations"];
   const running: ComponentProcess[] = [];
 
   before(async () => {
@@ -46,18 +46,7 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     chmodSync(device.key, 0o600);
     broker = new Broker(dir, pki, await freePort(), THING);
     await broker.start();
-    const id = pki.issue("service", SERVICE_CN);
-    service = mqtt.connect({ host: "127.0.0.1", port: broker.port, protocol: "mqtts", ca: readFileSync(pki.ca), cert: readFileSync(id.cert), key: readFileSync(id.key), servername: "localhost", reconnectPeriod: 200, protocolVersion: 5, clean: false, clientId: "service-double", properties: { sessionExpiryInterval: 3600 } });
-    await new Promise<void>((res, rej) => {
-      service.once("connect", () => res());
-      service.once("error", rej);
-    });
-    await service.subscribeAsync(["$aws/things/+/defender/metrics/+", "defender/violations/#"], { qos: 1 });
-    service.on("message", (topic, payload) => {
-      if (topic.startsWith("defender/violations/")) return void violations.push({ topic, event: JSON.parse(payload.toString("utf8")) });
-      const answer = defender.receive(topic, payload);
-      if (answer) void service.publishAsync(answer.topic, answer.payload, { qos: 1 });
-    });
+    ({ client: service, defender, violations } = await serviceDouble(broker, pki));
   });
 
   after(async () => {

@@ -4,15 +4,14 @@
 // recipe's node flags.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import mqtt from "mqtt";
 import { BUNDLE } from "../bundle.js";
 import { ROOT, tempDir } from "../helpers.js";
-import { DeviceDefenderService } from "../nucleus/cloud.js";
 import { recipeRun } from "../nucleus/harness.js";
 import { Pki } from "../pki.js";
-import { Broker, SERVICE_CN, brokerSkipReason, freePort } from "../standalone/broker.js";
+import { Broker, brokerSkipReason, freePort } from "../standalone/broker.js";
+import { serviceDouble } from "../standalone/service.js";
 import { procStatus } from "./proc-status.js";
 
 const THING = "bench-thing";
@@ -43,14 +42,7 @@ export async function benchStandalone(lines: string[]): Promise<void> {
   const skip = brokerSkipReason();
   if (skip) return void lines.push(`standalone: not measured (${skip})`);
   await withBroker(async ({ broker, pki, device, dir }) => {
-    const id = pki.issue("service", SERVICE_CN);
-    const defender = new DeviceDefenderService(0);
-    const service = await mqtt.connectAsync({ host: "127.0.0.1", port: broker.port, protocol: "mqtts", ca: readFileSync(pki.ca), cert: readFileSync(id.cert), key: readFileSync(id.key), servername: "localhost" });
-    await service.subscribeAsync("$aws/things/+/defender/metrics/+", { qos: 1 });
-    service.on("message", (topic, payload) => {
-      const answer = defender.receive(topic, payload);
-      if (answer) void service.publishAsync(answer.topic, answer.payload, { qos: 1 });
-    });
+    const { client: service, defender } = await serviceDouble(broker, pki);
     const { flags, env } = recipeRun();
     // 300 configured seconds last 60 ms, as in the component's bench: 1,000 cycles in a minute.
     const child = spawn(

@@ -2,7 +2,7 @@
 // deltas, id and timing right across restarts, and the traffic ledger (./ledger.ts).
 
 import { z } from "zod";
-import { type CounterMap, CounterMapSchema } from "../report/delta.js";
+import { type CounterMap, CounterMapSchema } from "../collect/counters.js";
 import { type JsonFile, type WorkDir, readIfExists } from "../store/files.js";
 import { describeZodError } from "../util/zod-errors.js";
 import { LedgerSchema, emptyLedger } from "./ledger.js";

@@ -5,7 +5,6 @@
 import type { ProcFS, SocketFile } from "../procfs/fs.js";
 import { TCP_ESTABLISHED, TCP_LISTEN, type SocketRecord } from "../procfs/net-sockets.js";
 import type { CpuTimes } from "../procfs/stat.js";
-import type { FileSettings } from "./collectors/file.js";
 import { InterfaceResolver } from "./interfaces.js";
 
 const TCP_STATES: ReadonlySet<number> = new Set([TCP_LISTEN, TCP_ESTABLISHED]);
@@ -28,6 +27,12 @@ export interface CollectorMemory {
 
 export function newMemory(): CollectorMemory {
   return { listeners: { key: "", byPid: new Map() } };
+}
+
+/** Where the "file" custom metric source may read (collectors/file.ts): besides /sys and the proc root. */
+export interface FileSettings {
+  extraRoots: readonly string[];
+  procRoot: string;
 }
 
 export class CollectContext {

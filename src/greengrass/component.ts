@@ -5,7 +5,7 @@
 
 import { Agent } from "../agent/agent.js";
 import { reportChannel } from "../agent/report-channel.js";
-import { ViolationOutbox } from "../agent/violation-outbox.js";
+import { ViolationOutbox } from "../outbox/violation-outbox.js";
 import { intervalFloor, logConfiguration } from "../config/apply.js";
 import { msPerSecondFrom } from "../config/environment.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";

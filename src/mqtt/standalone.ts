@@ -6,7 +6,7 @@
 import { Agent } from "../agent/agent.js";
 import { AnswerBook } from "../agent/answers.js";
 import { reportChannel } from "../agent/report-channel.js";
-import { ViolationOutbox } from "../agent/violation-outbox.js";
+import { ViolationOutbox } from "../outbox/violation-outbox.js";
 import { intervalFloor } from "../config/apply.js";
 import type { ComponentConfig } from "../config/schema.js";
 import { Detector } from "../detect/detector.js";

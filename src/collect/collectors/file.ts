@@ -16,6 +16,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } fro
 import { isAbsolute, relative, sep } from "node:path";
 import type { RE2JS } from "re2js";
 import { CollectError, type Collector, collector } from "../collector.js";
+import type { FileSettings } from "../context.js";
 
 export const FILE_SOURCE_MAX_BYTES = 64 * 1024;
 const SYSTEM_ROOTS = ["/sys", "/proc"];
@@ -46,11 +47,6 @@ export function fileAccessProblem(path: string, extraRoots: readonly string[], p
   }
   if ([...SYSTEM_ROOTS, ...extraRoots].some((r) => under(r, path) !== undefined)) return undefined;
   return `${path} is outside the allowed roots (/sys, the proc root, and CustomMetricFileRoots: ${extraRoots.length > 0 ? extraRoots.join(", ") : "none"})`;
-}
-
-export interface FileSettings {
-  extraRoots: readonly string[];
-  procRoot: string;
 }
 
 /** The text of a file a file source may read: confined, non-blocking, bounded. */

@@ -2,8 +2,7 @@
 // net/dev always lists at least lo, so none at all means it could not be read: no value then
 // (never an empty map, which would read as "no traffic" and reset the baseline).
 
-import type { CounterMap } from "../../report/delta.js";
-import { countersOf } from "../../report/delta.js";
+import { type CounterMap, countersOf } from "../counters.js";
 import { CollectError, type Collector, collector } from "../collector.js";
 
 export const interfaceCounters: Collector<CounterMap> = collector({

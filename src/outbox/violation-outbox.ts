@@ -11,7 +11,7 @@ import type { ViolationEvent } from "../detect/evaluate.js";
 import { violationIoTTopic } from "../report/topics.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
 import { type Logger, errorMessage } from "../util/log.js";
-import { PublishRefused, type Transport } from "./transport.js";
+import { PublishRefused, type Transport } from "../agent/transport.js";
 /** Beyond this many undelivered events the oldest go, with an error naming how many. */
 export const OUTBOX_MAX = 2000;
 

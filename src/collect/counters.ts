@@ -1,0 +1,17 @@
+// Raw interface counters as /proc/net/dev gives them, kept between samples so that traffic can be
+// computed as a difference (../report/delta.ts).
+
+import { z } from "zod";
+import type { InterfaceCounters } from "../procfs/net-dev.js";
+
+/** Raw counters per interface, as kept between samples. */
+export const CountersSchema = z.object({ bi: z.number().min(0), bo: z.number().min(0), pi: z.number().min(0), po: z.number().min(0) });
+export type Counters = z.infer<typeof CountersSchema>;
+export const CounterMapSchema = z.record(z.string(), CountersSchema);
+export type CounterMap = z.infer<typeof CounterMapSchema>;
+
+export function countersOf(rows: InterfaceCounters[]): CounterMap {
+  const out: CounterMap = {};
+  for (const r of rows) out[r.name] = { bi: r.rxBytes, bo: r.txBytes, pi: r.rxPackets, po: r.txPackets };
+  return out;
+}

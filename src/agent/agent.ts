@@ -13,6 +13,9 @@ import type { WorkDir } from "../store/files.js";
 import { type Logger, errorMessage } from "../util/log.js";
 import type { Traffic } from "../metrics/catalogue.js";
 import { Ledger, type LedgerNote, addTraffic } from "./ledger.js";
+import { logLedgerNotes } from "./ledger-log.js";
+import { reportBlocked } from "./report-gate.js";
+import { type Clock, REAL_CLOCK, Schedule, firstSampleWait } from "./schedule.js";
 import { Remembered, type Sample, reportOf, settingsOf, takeSample, trafficSince } from "./sample.js";
 import { type State, baselineFor, initialState, stateFile } from "./state.js";
 import type { JsonFile } from "../store/files.js";
@@ -48,10 +51,10 @@ export interface AgentOptions {
   stateFileName?: string;
   /** Whether a list entry breaks a profile's list behavior: such entries are kept first when a list is cut. */
   breaks?: (list: string, key: string) => boolean;
+  /** The schedule's timers (tests give one that moves only when told). */
+  clock?: Clock;
 }
 
-/** Node's timers overflow above 2^31 − 1 ms (and then fire at once): longer waits are chained. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long a report waits for its answer before the next one may go anyway (seconds). */
 const HOLD_MAX_SECONDS = 7200;
 /** An answer this long after its publish means the report sat in the spool (seconds). */
@@ -62,14 +65,13 @@ export class Agent {
   private readonly file: JsonFile<State>;
   private state: State;
   private readonly ledger: Ledger;
-  private timer: NodeJS.Timeout | undefined;
-  private nextAtMono = 0;
+  private readonly schedule: Schedule;
+  private readonly clock: Clock;
   private lastTickMono: number | undefined;
   private running: Promise<void> | undefined;
-  private stopped = false;
   private started = false;
   private notBefore = 0;
-  /** performance.now() of the last report handed over in this process (finer than Date.now()). */
+  /** Monotonic time (the clock's) of the last report handed over in this process (finer than Date.now()). */
   private lastPublishMono: number | undefined;
   private tickMono = 0;
   private readonly ms: number;
@@ -84,6 +86,13 @@ export class Agent {
 
   constructor(private readonly opts: AgentOptions) {
     this.ms = opts.msPerSecond ?? 1000;
+    this.clock = opts.clock ?? REAL_CLOCK;
+    this.schedule = new Schedule(() => {
+      this.lastTickMono = this.clock.now();
+      void this.tick().finally(() => {
+        if (!this.schedule.armed) this.schedule.at(this.lastTickMono! + this.intervalSeconds() * this.ms);
+      });
+    }, this.clock);
     this.custom = new CustomMetricsReader(opts.log);
     this.file = stateFile(opts.work, opts.stateFileName);
     this.state = this.file.load() ?? initialState();
@@ -127,10 +136,9 @@ export class Agent {
       }
     }
     this.opts.log.info("agent.started", { interval_s: this.intervalSeconds(), publish_metrics: config.PublishMetrics });
-    const last = this.state.lastSampleAt;
-    const wait = last === undefined ? 0 : Math.max(0, Math.min(interval, last + interval - now));
+    const wait = firstSampleWait(this.state.lastSampleAt, now, interval);
     if (wait > 0) this.opts.log.info("schedule.wait", { reason: "recent sample before restart", wait_s: Math.ceil(wait / this.ms) });
-    this.schedule(performance.now() + wait);
+    this.schedule.at(this.clock.now() + wait);
   }
 
   /** Applies a new configuration live: the next sample follows the new interval. */
@@ -139,8 +147,8 @@ export class Agent {
     this.config = config;
     this.custom.configure(config.CustomMetrics);
     const after = this.intervalSeconds();
-    if (after !== before && this.timer !== undefined && this.lastTickMono !== undefined) {
-      this.schedule(Math.max(performance.now(), this.lastTickMono + after * this.ms));
+    if (after !== before && this.schedule.armed && this.lastTickMono !== undefined) {
+      this.schedule.at(Math.max(this.clock.now(), this.lastTickMono + after * this.ms));
     }
   }
 
@@ -182,33 +190,14 @@ export class Agent {
 
   /** Stops sampling; waits (bounded by the caller) for a tick in progress, then saves. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.schedule.stop();
     await this.running?.catch(() => undefined);
     this.persist();
   }
 
-  private schedule(atMono: number): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.nextAtMono = atMono;
-    const wait = Math.max(0, atMono - performance.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      // A chained long wait, or a timer that fired early (timers count whole milliseconds of a
-      // cached loop clock): never sample before the time, so the interval floor always holds.
-      if (performance.now() < this.nextAtMono) return this.schedule(this.nextAtMono);
-      this.lastTickMono = performance.now();
-      void this.tick().finally(() => {
-        if (this.timer === undefined) this.schedule(this.lastTickMono! + this.intervalSeconds() * this.ms);
-      });
-    }, Math.min(wait, MAX_TIMER_MS));
-  }
-
   private async runOnce(): Promise<void> {
     const { log } = this.opts;
-    this.tickMono = performance.now();
+    this.tickMono = this.clock.now();
     const config = this.config;
     const settings = settingsOf(config);
     const now = Date.now();
@@ -273,16 +262,18 @@ export class Agent {
     s.bootId = sample.bootId;
   }
 
-  /** Whether a report may go now, and why not. */
+  /** Whether a report may go now, and why not (./report-gate.ts). */
   private blockedBecause(now: number, config: ComponentConfig): string | undefined {
-    if (this.opts.channel.holder() === undefined) return this.opts.channel.offline;
-    const floor = this.opts.minIntervalSeconds(config) * this.ms;
-    const since = this.lastPublishMono !== undefined ? performance.now() - this.lastPublishMono : this.state.lastPublishAt !== undefined ? now - this.state.lastPublishAt : Infinity;
-    if (since < floor * 0.98) return "less than the minimum interval since the last report";
-    if (now < this.notBefore) return "the service needs a full interval after its last answer";
-    const awaited = this.ledger.awaiting(now, HOLD_MAX_SECONDS * this.ms);
-    if (awaited) return `waiting for the service's answer to report ${awaited.reportId}`;
-    return undefined;
+    const { channel } = this.opts;
+    return reportBlocked({
+      holder: channel.holder(),
+      offline: channel.offline,
+      sinceLastMs: this.lastPublishMono !== undefined ? this.clock.now() - this.lastPublishMono : this.state.lastPublishAt !== undefined ? now - this.state.lastPublishAt : Infinity,
+      floorMs: this.opts.minIntervalSeconds(config) * this.ms,
+      now,
+      notBefore: this.notBefore,
+      awaited: this.ledger.awaiting(now, HOLD_MAX_SECONDS * this.ms),
+    });
   }
 
   private async report(sample: Sample, config: ComponentConfig, now: number): Promise<void> {
@@ -334,34 +325,7 @@ export class Agent {
   }
 
   private logNotes(notes: LedgerNote[]): void {
-    const { log } = this.opts;
-    const t = this.state.ledger.totals;
-    for (const n of notes) {
-      const traffic = "traffic" in n && n.traffic ? JSON.stringify(n.traffic) : "carried" in n && n.carried ? JSON.stringify(n.carried) : undefined;
-      switch (n.kind) {
-        case "accepted":
-        case "duplicate_answer":
-          break;
-        case "rejected":
-          if (n.carried) log.info("report.traffic_carried", { report_id: n.reportId, reason: "rejected", traffic });
-          break;
-        case "late_rejection":
-          log.warn("report.traffic_carried", { report_id: n.reportId, reason: "rejected after it was presumed accepted", traffic });
-          break;
-        case "presumed_lost":
-          log.warn("report.presumed_lost", { report_id: n.reportId, reason: n.reason, traffic, presumed_lost_total: t.presumedLost });
-          break;
-        case "unconfirmed":
-          log.warn("report.unconfirmed", { report_id: n.reportId, reason: n.reason, traffic, counted_as: "accepted", unconfirmed_total: t.unconfirmed });
-          break;
-        case "double_counted":
-          log.error("report.double_counted", { report_id: n.reportId, reason: "accepted after its traffic was sent again", traffic, double_counted_total: t.doubleCounted });
-          break;
-        case "unknown_report":
-          log.debug("report.answer_unknown", { report_id: n.reportId });
-          break;
-      }
-    }
+    logLedgerNotes(this.opts.log, notes, this.state.ledger.totals);
   }
 
   /** True when `value` differs from what was last said under `key`. */

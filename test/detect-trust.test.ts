@@ -3,8 +3,8 @@
 // guide, and reports as other agents send them.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { ConnectionEntry } from "../src/collect/collectors/established-connections.js";
@@ -24,6 +24,7 @@ import { WorkDir } from "../src/store/files.js";
 import { describeZodError } from "../src/util/zod-errors.js";
 import { BUNDLE } from "./bundle.js";
 import { copyFixture, recordingLogger, tempDir } from "./helpers.js";
+import { ComponentProcess } from "./nucleus/harness.js";
 
 const opts = { thingName: "gw-1", minStatisticalDatapoints: 3 };
 const problemsOf = (doc: unknown) => {
@@ -289,5 +290,27 @@ describe("11, 14. run judges; explore, violations and check-profile say what the
     assert.equal(chart.status, 0, chart.stderr);
     const text = readFileSync(svg, "utf8");
     assert.ok((text.match(/<text [^>]*text-anchor="middle">/g) ?? []).length >= 5, "time labels along the axis");
+  });
+
+  it("run ends an alarm after two days without datapoints, as component mode does, while the proc root cannot be read", async () => {
+    const work = tempDir();
+    const root = copyFixture("tricky");
+    const tcp = readFileSync(join(root, "net/tcp"), "utf8");
+    writeFileSync(join(root, "net/tcp"), `${tcp}   9: 00000000:0017 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7777 1 0000000000000000 100 0 0 10 0\n`);
+    // One configured second is 30 µs: two days pass in about 5 s.
+    const p = new ComponentProcess(spawn(process.execPath, [BUNDLE, "run", "--proc-root", root, "--interval", "10", "--work-dir", work], { env: { PATH: process.env.PATH, DEFENDER_TEST_MS_PER_SECOND: "0.03" }, stdio: ["ignore", "pipe", "pipe"] }));
+    try {
+      await p.waitForLine(/^WARN violation\.in_alarm profile=EdgeDefault behavior=NoTelnetListening/);
+      renameSync(join(root, "net"), join(root, "net.gone"));
+      await p.waitForLine(/^ERROR procfs\.no_network /);
+      const line = await p.waitForLine(/^INFO violation\.alarm_invalidated profile=EdgeDefault behavior=NoTelnetListening/, 60_000);
+      assert.ok(line);
+      p.child.kill("SIGTERM");
+      await p.exited;
+      const types = readFileSync(join(work, "violations.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.behavior.name === "NoTelnetListening").map((e) => e.violationEventType);
+      assert.deepEqual(types, ["in-alarm", "alarm-invalidated"]);
+    } finally {
+      await p.stop();
+    }
   });
 });

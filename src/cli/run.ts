@@ -92,8 +92,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     breaks: (list, key) => detector.breaks(list, key),
     observer: {
       observe(sample, traffic) {
-        if (sample.blind) return;
-        for (const e of [...detector.expire(), ...detector.observeSample(sample, traffic)]) {
+        for (const e of detector.judge(sample, traffic)) {
           logViolation(log, e);
           appendViolation?.(e);
         }

@@ -22,6 +22,14 @@ export class SampleClock {
     private readonly mono: () => number = monotonicMs,
   ) {}
 
+  /** The time it is now on this clock, without taking a sample (a sample that could not be judged). */
+  peek(bootId: string | undefined): number {
+    const mark = this.last;
+    const time = this.next(bootId).time;
+    this.last = mark;
+    return time;
+  }
+
   /** The time of a sample taken now, and the seconds since the previous one (undefined for the first). */
   next(bootId: string | undefined): { time: number; interval?: number } {
     const mono = this.mono();

@@ -151,6 +151,16 @@ export class Detector {
     return false;
   }
 
+  /**
+   * The one rule for every mode (component, standalone, `run`): each sample first ends the alarms
+   * that have had no datapoint for two days, on the sample's own clock; then a sample that saw the
+   * network is judged, and one that saw none (`blind`) is not (an empty sample is no datapoint).
+   */
+  judge(sample: Sample, traffic: Traffic | undefined): ViolationEvent[] {
+    const expired = this.expire(this.clock.peek(sample.bootId));
+    return sample.blind ? expired : [...expired, ...this.observeSample(sample, traffic)];
+  }
+
   /** Judges one sample (`traffic`: since the previous sample); returns the alarm transitions. */
   observeSample(sample: Sample, traffic: Traffic | undefined): ViolationEvent[] {
     const { time, interval } = this.clock.next(sample.bootId);

@@ -59,7 +59,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     observer: {
       observe(sample, traffic, cfg) {
         // Every sample is judged; one that sees no network at all is none (the log says why).
-        const events = [...detector.expire(), ...(sample.blind ? [] : detector.observeSample(sample, traffic))];
+        const events = detector.judge(sample, traffic);
         outbox.add(events, cfg); // durable first, then said
         for (const e of events) logViolation(log, e);
         if (events.length > 0 || outbox.pending > 0) deliverViolations();

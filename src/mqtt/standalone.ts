@@ -71,7 +71,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
     breaks: (list, key) => detector.breaks(list, key),
     observer: {
       observe(sample, traffic, cfg) {
-        const events = [...detector.expire(), ...(sample.blind ? [] : detector.observeSample(sample, traffic))];
+        const events = detector.judge(sample, traffic);
         outbox.add(events, cfg); // durable first, then said
         for (const e of events) {
           logViolation(log, e);

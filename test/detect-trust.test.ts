@@ -22,6 +22,7 @@ import { ProfilesInForce } from "../src/detect/profiles.js";
 import { produceReport } from "../src/report/build.js";
 import { WorkDir } from "../src/store/files.js";
 import { describeZodError } from "../src/util/zod-errors.js";
+import { chartOf } from "../src/cli/explore.js";
 import { BUNDLE } from "./bundle.js";
 import { copyFixture, recordingLogger, tempDir } from "./helpers.js";
 import { ComponentProcess } from "./nucleus/harness.js";
@@ -312,5 +313,34 @@ describe("11, 14. run judges; explore, violations and check-profile say what the
     } finally {
       await p.stop();
     }
+  });
+});
+
+describe("explore's chart draws what the device judged", () => {
+  // 20 samples 300 s apart with 3,000 bytes out each (10 bytes/s), then one 60 s after with 3,000 (50 bytes/s).
+  const t0 = 1_790_000_000_000;
+  const points: Datapoint[] = Array.from({ length: 20 }, (_, i) => ({ time: t0 + i * 300_000, interval: 300, values: { "aws:all-bytes-out": { count: 3000 } } }));
+  points.push({ time: t0 + 19 * 300_000 + 60_000, interval: 60, values: { "aws:all-bytes-out": { count: 3000 } } });
+  const from = t0;
+  const to = points.at(-1)!.time;
+
+  it("a traffic baseline in rates: the series and its p90 per second, not per datapoint", () => {
+    const chart = chartOf("aws:all-bytes-out", points, from, to, [{ name: "Out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } } }]);
+    assert.match(chart.title, /per second/);
+    assert.deepEqual(chart.series.slice(-2).map((p) => p.value), [10, 50]);
+    assert.deepEqual(chart.lines.map((l) => l.value), [10]);
+    assert.deepEqual(chart.notes, []);
+  });
+
+  it("durationSeconds in window sums; a behavior in another unit is named, not drawn", () => {
+    const chart = chartOf("aws:all-bytes-out", points, from, to, [
+      { name: "Window", criteria: { comparisonOperator: "less-than-equals", value: { count: 7000 }, durationSeconds: 900 } },
+      { name: "Rate", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } } },
+    ]);
+    assert.match(chart.title, /summed over 900 s windows/);
+    assert.equal(chart.series.at(-1)!.value, 12_000, "the 900 s up to the last datapoint hold four of 3,000 (60, 360 and 660 s before it, and itself)");
+    assert.deepEqual(chart.lines, [{ value: 7000, label: "Window: less-than-equals 7000" }]);
+    assert.equal(chart.notes.length, 1);
+    assert.match(chart.notes[0]!, /^note: Rate judges aws:all-bytes-out per second/);
   });
 });

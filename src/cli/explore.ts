@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { DETECT_STATE_FILE, LEGACY_HISTORY_FILE, readDetectState } from "../detect/detector.js";
 import { HISTORY_FOLDER, History } from "../detect/history.js";
 import { numberOf } from "../detect/datapoint.js";
-import { percentile } from "../detect/measure.js";
+import { type Mode, earlierSorted, measureAt, modeOf, percentile, series } from "../detect/measure.js";
+import type { Datapoint } from "../detect/datapoint.js";
 import { renderChart } from "../detect/svg.js";
 import { CommandError, UsageError, parseOptions, wholeNumber } from "./options.js";
 
@@ -128,21 +129,68 @@ export function exploreCommand(argv: string[]): number {
     }
     // An alarm still open is shaded up to the last datapoint, not into the future.
     for (const start of open.values()) alarms.push({ from: start, to: Math.min(to, last) });
-    const valueOf = (p: (typeof points)[number]) => numberOf(p.values[metric]) ?? (p.values[metric]!.ports ?? p.values[metric]!.strings ?? p.values[metric]!.numbers ?? []).length;
-    const series = inWindow.map((p) => ({ time: p.time, value: valueOf(p) }));
-    // The thresholds of the behaviors on this metric: static values, and device baselines
-    // (the percentile of the metric's values in the history up to the window's end).
-    const lines: Array<{ value: number; label: string }> = [];
-    const behaviors = new Map(Object.values(state.alarms).filter((s) => s.behavior.metric === metric).map((s) => [s.behavior.name, s.behavior]));
-    const upTo = points.filter((p) => p.time <= to && p.values[metric] !== undefined).map(valueOf).sort((a, b) => a - b);
-    for (const b of behaviors.values()) {
-      const c = (b as { criteria?: { value?: { count?: number; number?: number }; statisticalThreshold?: { statistic: string }; comparisonOperator?: string } }).criteria;
-      const fixed = c?.value?.count ?? c?.value?.number;
-      if (fixed !== undefined) lines.push({ value: fixed, label: `${b.name}: ${c?.comparisonOperator} ${fixed}` });
-      else if (c?.statisticalThreshold && upTo.length > 0) lines.push({ value: percentile(upTo, c.statisticalThreshold.statistic), label: `${b.name}: ${c.statisticalThreshold.statistic} of the history` });
-    }
-    writeFileSync(values.svg, renderChart({ title: `${metric} (alarms shaded)`, points: series, alarms, from, to, lines }));
+    const { title, series: drawn, lines, notes } = chartOf(metric, points, from, to, [...new Map(Object.values(state.alarms).filter((s) => s.behavior.metric === metric).map((s) => [s.behavior.name, s.behavior])).values()]);
+    for (const n of notes) process.stdout.write(`${n}\n`);
+    writeFileSync(values.svg, renderChart({ title, points: drawn, alarms, from, to, lines }));
     process.stdout.write(`chart written to ${values.svg}\n`);
   }
   return 0;
+}
+
+interface ChartCriteria {
+  value?: { count?: number; number?: number };
+  statisticalThreshold?: { statistic: string };
+  comparisonOperator?: string;
+  durationSeconds?: number;
+}
+
+const unitOf = (mode: Mode, duration: number | undefined) =>
+  mode === "rate" ? " per second (the rate its device baseline judges)" : mode === "window-sum" ? `, summed over ${duration} s windows` : "";
+
+/**
+ * The metric as the device judged it, and each behavior's threshold in that same unit: the
+ * datapoint's value, its rate for a statistical threshold on traffic, or the window sum for a
+ * durationSeconds (../detect/measure.ts, the evaluator's own functions). The unit is the first
+ * behavior's; a behavior judged in another unit is named, not drawn against the wrong line.
+ */
+export function chartOf(metric: string, points: readonly Datapoint[], from: number, to: number, behaviors: ReadonlyArray<{ name: string; criteria?: unknown }>) {
+  const criteria = (b: { criteria?: unknown }) => (b.criteria ?? {}) as ChartCriteria;
+  const modeFor = (c: ChartCriteria) => modeOf(metric, c.durationSeconds, c.statisticalThreshold !== undefined);
+  const lead = behaviors.find((b) => criteria(b).statisticalThreshold !== undefined || criteria(b).value?.count !== undefined || criteria(b).value?.number !== undefined);
+  const mode = lead ? modeFor(criteria(lead)) : "value";
+  const duration = lead ? criteria(lead).durationSeconds : undefined;
+  const upTo = points.filter((p) => p.time <= to);
+  const s = series(upTo);
+  const drawn: Array<{ time: number; value: number }> = [];
+  for (let i = 0; i < s.length; i++) {
+    const p = upTo[i]!;
+    const v = p.values[metric];
+    if (p.time < from || v === undefined) continue;
+    const numeric = numberOf(v);
+    if (numeric === undefined) drawn.push({ time: p.time, value: (v.ports ?? v.strings ?? v.numbers ?? v.cidrs ?? []).length });
+    else {
+      const m = measureAt(s, i, metric, mode, duration);
+      if (m !== undefined) drawn.push({ time: p.time, value: m.compared });
+    }
+  }
+  const lines: Array<{ value: number; label: string }> = [];
+  const notes: string[] = [];
+  for (const b of behaviors) {
+    const c = criteria(b);
+    if (modeFor(c) !== mode || c.durationSeconds !== duration) {
+      notes.push(`note: ${b.name} judges ${metric}${unitOf(modeFor(c), c.durationSeconds) || " per datapoint"}; this chart is drawn${unitOf(mode, duration) || " per datapoint"}, so its threshold is not drawn`);
+      continue;
+    }
+    const fixed = c.value?.count ?? c.value?.number;
+    if (fixed !== undefined) lines.push({ value: fixed, label: `${b.name}: ${c.comparisonOperator} ${fixed}` });
+    else if (c.statisticalThreshold) {
+      // The device baseline at the window's end: the percentile of the measurements before it.
+      const sorted = earlierSorted(upTo, metric, mode, duration);
+      if (sorted.length > 0) {
+        const value = percentile(sorted, c.statisticalThreshold.statistic);
+        lines.push({ value, label: `${b.name}: ${c.statisticalThreshold.statistic} of the history = ${+value.toFixed(2)}` });
+      }
+    }
+  }
+  return { title: `${metric}${unitOf(mode, duration)} (alarms shaded)`, series: drawn, lines, notes };
 }

@@ -96,3 +96,27 @@ describe("collect", () => {
     }
   });
 });
+
+describe("collect's answer is its stdout: a stdout that cannot take it fails, in one line", () => {
+  const errorsOf = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("ERROR"));
+
+  it("stdout closed at start (>&-): exit 1, nothing pretended", () => {
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${BUNDLE}" collect --proc-root "${procFixture("tricky")}" >&-`], { encoding: "utf8" });
+    assert.equal(r.status, 1);
+    assert.deepEqual(errorsOf(r.stderr), ["ERROR stdout is closed: the command has nowhere to write its answer"]);
+  });
+
+  it("stdout sent to /dev/null on purpose is fine", () => {
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${BUNDLE}" collect --proc-root "${procFixture("tricky")}" >/dev/null`], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it("a reader that went away (EPIPE): exit 1, one line", () => {
+    // A FIFO whose only reader is closed before collect starts: its write gets EPIPE, every time.
+    const fifo = join(tempDir(), "out");
+    const script = `mkfifo "${fifo}"; exec 4<>"${fifo}"; exec 5>"${fifo}"; exec 4<&-; "${process.execPath}" "${BUNDLE}" collect --proc-root "${procFixture("tricky")}" >&5 5>&-`;
+    const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    assert.equal(r.status, 1);
+    assert.deepEqual(errorsOf(r.stderr), ['ERROR stdout.write_failed reason="EPIPE: the reader of stdout went away before the answer was written"']);
+  });
+});

@@ -127,7 +127,10 @@ describe("what the component reads may be wrong or missing", () => {
     const r = spawnSync(process.execPath, [BUNDLE, "collect", "--proc-root", "/nonexistent"], { encoding: "utf8" });
     assert.equal(r.status, 1);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /ERROR the proc root \/nonexistent has no readable network files/);
+    // One ERROR line, with the key, the folder and why (the README's promise).
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("ERROR"));
+    assert.equal(errors.length, 1, r.stderr);
+    assert.match(errors[0]!, /^ERROR procfs\.no_network key=ProcRoot value=\/nonexistent reason="the proc root \/nonexistent has no readable network files/);
   });
 
   it("interface names are UTF-8, and an excluded one is excluded", () => {

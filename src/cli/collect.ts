@@ -9,7 +9,7 @@ import { nextReportId } from "../report/report-id.js";
 import { writeFileAtomic } from "../store/files.js";
 import { createLogger } from "../util/log.js";
 import { describeZodError } from "../util/zod-errors.js";
-import { CommandError, UsageError, configOptions, parseOptions, readJsonFile } from "./options.js";
+import { UsageError, configOptions, parseOptions, readJsonFile } from "./options.js";
 
 export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string; customMetrics?: CustomMetricsConfig } {
   const values = parseOptions(argv, {
@@ -64,8 +64,9 @@ export function collectCommand(argv: string[]): number {
   memory.cpu = state.cpu;
   const now = Date.now();
   const sample = takeSample(settings, log, now, memory, custom);
-  // A proc root without network files is an error, not an idle device.
-  if (sample.blind) throw new CommandError(sample.blind);
+  // A proc root without network files is an error, not an idle device; takeSample has said so,
+  // in the one ERROR line (procfs.no_network, with the key, the folder and why).
+  if (sample.blind) return 1;
   const traffic = trafficSince(baselineFor(state.reportCounters, state.bootId, sample.bootId), sample, settings.excludedInterfaces);
   const reportId = nextReportId(state.reportId, now);
   const produced = reportOf(sample, settings, reportId, traffic, log);

@@ -2,6 +2,7 @@
 
 import { REQUIRED_ENV, isUnderGreengrass } from "../config/environment.js";
 import { CommandError, UsageError } from "./options.js";
+import { STDOUT_CLOSED, stdoutWasClosed } from "./stdout.js";
 import { USAGE } from "./usage.js";
 import { errorMessage } from "../util/log.js";
 
@@ -28,6 +29,9 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   },
 };
 
+/** The commands whose answer is their stdout. */
+const STDOUT_COMMANDS = new Set(["collect", "check-profile", "replay", "violations", "explore"]);
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
@@ -42,6 +46,11 @@ export async function main(argv: string[]): Promise<number> {
   if (run === undefined) {
     process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
+  }
+  // `run` decides for itself: with a connection it writes nothing to stdout.
+  if (STDOUT_COMMANDS.has(command) && stdoutWasClosed()) {
+    process.stderr.write(`ERROR ${STDOUT_CLOSED}\n`);
+    return 1;
   }
   try {
     return await run(rest);
@@ -60,14 +69,17 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  // `defender.js collect | head`: a closed pipe ends the command quietly.
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(0);
-  });
+  // `defender.js collect | head -c 10`: the reader went away before the answer was written.
+  const stdoutFailed = (err: NodeJS.ErrnoException) => {
+    process.stderr.write(`ERROR stdout.write_failed reason=${JSON.stringify(`${err.code ?? "EIO"}: the reader of stdout went away before the answer was written`)}\n`);
+    process.exit(1);
+  };
+  process.stdout.on("error", stdoutFailed);
   main(process.argv.slice(2)).then(
     (code) => {
-      // A live IPC client keeps the event loop alive: leave explicitly once done.
-      process.exit(code);
+      // A live IPC client keeps the event loop alive: leave explicitly once done, but only once
+      // stdout has taken the answer (a failed write ends in the error handler above, exit 1).
+      process.stdout.write("", (err) => (err ? stdoutFailed(err) : process.exit(code)));
     },
     (err) => {
       process.stderr.write(`ERROR fatal reason=${JSON.stringify(errorMessage(err))}\n`);

@@ -19,6 +19,7 @@ import { WorkDir } from "../store/files.js";
 import { type Logger, createLogger, errorMessage } from "../util/log.js";
 import { CONNECTION_KEYS, type ConnectionSettings, ConnectionSchema, loadIdentity } from "../mqtt/settings.js";
 import { CommandError, UsageError, configOptions, parseOptions, readJsonFile } from "./options.js";
+import { STDOUT_CLOSED, stdoutWasClosed } from "./stdout.js";
 
 export async function runCommand(argv: string[]): Promise<number> {
   const values = parseOptions(argv, {
@@ -74,6 +75,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       msPerSecond: msPerSecondFrom(process.env),
     });
   }
+  if (stdoutWasClosed()) throw new CommandError(STDOUT_CLOSED);
   const config = logConfiguration(doc, DEFAULT_CONFIG, log, () => LOCAL_MIN_INTERVAL_SECONDS);
   const workDir = values["work-dir"] !== undefined ? resolve(values["work-dir"]) : values.state !== undefined ? dirname(resolve(values.state)) : undefined;
   const work = new WorkDir(workDir, log);

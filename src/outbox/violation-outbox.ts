@@ -21,7 +21,12 @@ const EntrySchema = z.object({
   local: z.boolean(),
   iot: z.boolean(),
 });
-const OutboxSchema = z.object({ kind: z.literal("community.greengrass.DeviceDefender/outbox"), entries: z.array(EntrySchema) });
+const OutboxSchema = z.object({
+  kind: z.literal("community.greengrass.DeviceDefender/outbox"),
+  entries: z.array(EntrySchema),
+  /** Events ever dropped at the bound, across restarts (an older file has none: 0). */
+  dropped: z.number().int().min(0).default(0),
+});
 type Entry = z.infer<typeof EntrySchema>;
 
 export const OUTBOX_FILE = "outbox.json";
@@ -42,7 +47,9 @@ export class ViolationOutbox {
     private readonly thingName: string,
   ) {
     this.file = work.json(OUTBOX_FILE, OutboxSchema);
-    this.entries = this.file.load()?.entries ?? [];
+    const loaded = this.file.load();
+    this.entries = loaded?.entries ?? [];
+    this.counts.dropped = loaded?.dropped ?? 0;
     if (this.entries.length > 0) log.info("violation.outbox_loaded", { pending: this.entries.length });
   }
 
@@ -146,6 +153,6 @@ export class ViolationOutbox {
   }
 
   private save(): void {
-    this.file.save({ kind: "community.greengrass.DeviceDefender/outbox", entries: this.entries });
+    this.file.save({ kind: "community.greengrass.DeviceDefender/outbox", entries: this.entries, dropped: this.counts.dropped });
   }
 }

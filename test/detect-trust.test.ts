@@ -293,6 +293,18 @@ describe("11, 14. run judges; explore, violations and check-profile say what the
     assert.ok((text.match(/<text [^>]*text-anchor="middle">/g) ?? []).length >= 5, "time labels along the axis");
   });
 
+  it("suppressAlerts: the alarm is raised, logged and listed as suppressed", () => {
+    const work = tempDir();
+    const root = copyFixture("tricky");
+    const config = join(work, "config.json");
+    writeFileSync(config, JSON.stringify({ DefaultProfile: false, SecurityProfiles: [{ securityProfileName: "Quiet", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } }, suppressAlerts: true }] }] }));
+    const child = spawnSync(process.execPath, [BUNDLE, "run", "--proc-root", root, "--interval", "10", "--work-dir", work, "--config", config], { encoding: "utf8", env: { PATH: process.env.PATH, DEFENDER_TEST_MS_PER_SECOND: "20" }, timeout: 3000, killSignal: "SIGTERM" });
+    assert.match(child.stderr, /WARN violation\.in_alarm profile=Quiet behavior=OnlyKnownTcpPorts .* suppressed=true/);
+    const v = bundle(["violations", "--work-dir", work]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /Active violations: 1\n {2}Quiet\/OnlyKnownTcpPorts .*\(suppressed: not sent to ViolationIoTTopic\)/);
+  });
+
   it("run ends an alarm after two days without datapoints, as component mode does, while the proc root cannot be read", async () => {
     const work = tempDir();
     const root = copyFixture("tricky");

@@ -125,4 +125,15 @@ describe("ViolationOutbox", () => {
     const totals = log.lines.filter((l) => l.startsWith("ERROR violation.outbox_full")).map((l) => Number(/dropped_total=(\d+)/.exec(l)![1]));
     assert.deepEqual(totals, [5, 7]);
   });
+
+  it("a suppressed behavior's events go to the local topic, not to the alert path (ViolationIoTTopic)", async () => {
+    const box = new ViolationOutbox(new WorkDir(tempDir(), recordingLogger()), recordingLogger(), "gw-1");
+    const { transport, local, iot } = fakeTransport();
+    const quiet = { ...event(2), behavior: { ...event(2).behavior, suppressAlerts: true } };
+    box.add([event(1), quiet, event(3)], config);
+    await box.deliver(transport, config);
+    assert.deepEqual(local, ["v1", "v2", "v3"]);
+    assert.deepEqual(iot.map((x) => x.id), ["v1", "v3"]);
+    assert.equal(box.pending, 0);
+  });
 });

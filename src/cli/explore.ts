@@ -45,14 +45,17 @@ export function violationsCommand(argv: string[]): number {
   }
   process.stdout.write(`Active violations: ${active.length}\n`);
   for (const [key, s] of active) {
-    process.stdout.write(`  ${key} (${s.behavior.metric}) since ${iso(s.violationStartTime!)}, last ${JSON.stringify(s.lastViolationValue)} at ${iso(s.lastViolationTime!)}, id ${s.violationId}\n`);
+    process.stdout.write(`  ${key} (${s.behavior.metric}) since ${iso(s.violationStartTime!)}, last ${JSON.stringify(s.lastViolationValue)} at ${iso(s.lastViolationTime!)}, id ${s.violationId}${suppressedMark(s.behavior)}\n`);
   }
   process.stdout.write(`Recent events: ${recent.length}\n`);
   for (const e of recent) {
-    process.stdout.write(`  ${iso(e.violationEventTime)} ${e.violationEventType.padEnd(17)} ${e.securityProfileName}/${e.behavior.name} ${JSON.stringify(e.metricValue)}\n`);
+    process.stdout.write(`  ${iso(e.violationEventTime)} ${e.violationEventType.padEnd(17)} ${e.securityProfileName}/${e.behavior.name} ${JSON.stringify(e.metricValue)}${suppressedMark(e.behavior)}\n`);
   }
   return 0;
 }
+
+/** A behavior with suppressAlerts: its events are not sent to ViolationIoTTopic. */
+const suppressedMark = (b: { suppressAlerts?: boolean }) => (b.suppressAlerts === true ? " (suppressed: not sent to ViolationIoTTopic)" : "");
 
 /** "2h", "30m", "1d", "90s" → ms. */
 export function parseDuration(text: string): number {

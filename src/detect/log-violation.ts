@@ -11,6 +11,8 @@ export function logViolation(log: Logger, e: ViolationEvent): void {
     value: JSON.stringify(e.metricValue),
     violation_id: e.violationId,
     time: new Date(e.violationEventTime).toISOString(),
+    // Not sent to ViolationIoTTopic (the alert path): see src/outbox/violation-outbox.ts.
+    suppressed: e.behavior.suppressAlerts === true ? true : undefined,
   };
   if (e.violationEventType === "in-alarm") log.warn("violation.in_alarm", fields);
   else log.info(e.violationEventType === "alarm-cleared" ? "violation.alarm_cleared" : "violation.alarm_invalidated", fields);

@@ -65,7 +65,11 @@ export class ViolationOutbox {
       const key = keyOf(ev);
       if (known.has(key)) continue;
       known.add(key);
-      this.entries.push({ key, event: ev as unknown as Record<string, unknown>, local: false, iot: config.ViolationIoTTopic === "" });
+      // suppressAlerts silences the alert path only: "suppressed alarms aren't forwarded for SNS
+      // notification", evaluation and alarms go on (developer guide, Detect behaviors). Here the
+      // alert path is ViolationIoTTopic; the local topic, the log and `violations` still see it.
+      const alerted = config.ViolationIoTTopic !== "" && ev.behavior.suppressAlerts !== true;
+      this.entries.push({ key, event: ev as unknown as Record<string, unknown>, local: false, iot: !alerted });
     }
     if (this.entries.length > OUTBOX_MAX) {
       const drop = this.entries.length - OUTBOX_MAX;

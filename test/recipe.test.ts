@@ -31,6 +31,7 @@ const EXPECTED_GRANTS = [
   "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore $aws/things/+/defender/metrics/json",
   "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore $aws/things/+/defender/metrics/cbor",
   "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore defender/violations/+",
+  "aws.greengrass.ipc.mqttproxy aws.greengrass#PublishToIoTCore defender/export",
   "aws.greengrass.ipc.pubsub aws.greengrass#PublishToTopic defender/violations",
   ...["json", "cbor"].flatMap((f) =>
     ["accepted", "rejected"].map((o) => `aws.greengrass.ipc.mqttproxy aws.greengrass#SubscribeToIoTCore $aws/things/+/defender/metrics/${f}/${o}`),

@@ -94,7 +94,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     breaks: (list, key) => detector.breaks(list, key),
     observer: {
       observe(sample, traffic) {
-        for (const e of detector.judge(sample, traffic)) {
+        // No connection here: the export messages have nowhere to go (standalone sends them).
+        for (const e of detector.judge(sample, traffic).events) {
           logViolation(log, e);
           appendViolation?.(e);
         }

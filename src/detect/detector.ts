@@ -6,7 +6,7 @@ import type { Sample } from "../agent/sample.js";
 import type { ComponentConfig } from "../config/schema.js";
 import type { Traffic } from "../metrics/catalogue.js";
 import { type JsonFile, type WorkDir, readIfExists } from "../store/files.js";
-import { type Logger, errorMessage } from "../util/log.js";
+import { LogOnce, type Logger, errorMessage } from "../util/log.js";
 import { invalidateSilent } from "./alarms.js";
 import { elementBreaks } from "./compliance.js";
 import { SampleClock } from "./clock.js";
@@ -15,6 +15,7 @@ import { type AlarmStates, Baselines, type ViolationEvent, evaluate } from "./ev
 import { HISTORY_FOLDER, History, type HistoryOptions } from "./history.js";
 import type { SecurityProfile } from "./profile-schema.js";
 import { ProfilesInForce } from "./profiles.js";
+import { type ExportBatch, exportMessages, exportPlan } from "./export.js";
 
 /** The single-file history of version 1.0.0, adopted into the history folder. */
 export const LEGACY_HISTORY_FILE = "history.ndjson";
@@ -86,11 +87,21 @@ export interface DetectorOptions {
   log: Logger;
   config: () => ComponentConfig;
   msPerSecond?: number;
+  /** The largest export message the transport carries (default: the service's 128 KB). */
+  exportMaxBytes?: number;
+}
+
+/** What judging one sample produced: the alarm transitions, and the metrics to export. */
+export interface Judged {
+  events: ViolationEvent[];
+  exports: ExportBatch[];
 }
 
 export class Detector {
   private profiles: SecurityProfile[] = [];
   private retained = new Set<string>();
+  private exported = new Map<string, Set<string>>();
+  private readonly once: LogOnce;
   private readonly inForce = new ProfilesInForce();
   /** Opened at the first configuration, which says what it keeps in memory. */
   private history: History | undefined;
@@ -101,6 +112,7 @@ export class Detector {
   readonly state: DetectState;
 
   constructor(private readonly opts: DetectorOptions) {
+    this.once = new LogOnce(opts.log);
     this.file = opts.work.json(DETECT_STATE_FILE, DetectStateSchema as unknown as z.ZodType<DetectState, unknown>);
     this.state = this.file.load() ?? { alarms: {}, recent: [] };
     this.clock = new SampleClock(this.state.clock, opts.msPerSecond);
@@ -130,6 +142,7 @@ export class Detector {
   configure(config: ComponentConfig): void {
     this.profiles = this.inForce.update(config, this.opts.log);
     this.retained = retainedMetrics(this.profiles);
+    this.exported = exportPlan(this.profiles);
     this.historyFor(judgedMetrics(this.profiles));
   }
 
@@ -156,16 +169,30 @@ export class Detector {
    * that have had no datapoint for two days, on the sample's own clock; then a sample that saw the
    * network is judged, and one that saw none (`blind`) is not (an empty sample is no datapoint).
    */
-  judge(sample: Sample, traffic: Traffic | undefined): ViolationEvent[] {
+  judge(sample: Sample, traffic: Traffic | undefined): Judged {
     const expired = this.expire(this.clock.peek(sample.bootId));
-    return sample.blind ? expired : [...expired, ...this.observeSample(sample, traffic)];
+    if (sample.blind) return { events: expired, exports: [] };
+    const dp = this.datapointOf(sample, traffic);
+    return { events: [...expired, ...this.observe(dp)], exports: this.exportsOf(dp) };
   }
 
   /** Judges one sample (`traffic`: since the previous sample); returns the alarm transitions. */
   observeSample(sample: Sample, traffic: Traffic | undefined): ViolationEvent[] {
+    return this.observe(this.datapointOf(sample, traffic));
+  }
+
+  private datapointOf(sample: Sample, traffic: Traffic | undefined): Datapoint {
     const { time, interval } = this.clock.next(sample.bootId);
     this.state.clock = this.clock.last;
-    return this.observe(datapointOfSample(sample, traffic, time, interval));
+    return datapointOfSample(sample, traffic, time, interval);
+  }
+
+  /** The export messages of a datapoint (./export.ts); a list too long for one message is cut, said once. */
+  private exportsOf(dp: Datapoint): ExportBatch[] {
+    if (this.exported.size === 0) return [];
+    const { batches, cuts } = exportMessages(this.exported, dp, this.opts.thingName, this.opts.exportMaxBytes);
+    for (const c of cuts) this.once.say("WARN", `export-cut|${c.metric}`, "export.list_cut", { metric: c.metric, kept: c.kept, total: c.total, reason: "one metric's list is larger than an IoT Core message" });
+    return batches;
   }
 
   /** Judges one datapoint; returns the alarm transitions it caused. */

@@ -5,14 +5,13 @@
 
 import { Agent } from "../agent/agent.js";
 import { reportChannel } from "../agent/report-channel.js";
-import { ViolationOutbox } from "../outbox/violation-outbox.js";
+import { Outboxes } from "../outbox/outboxes.js";
 import { intervalFloor, logConfiguration } from "../config/apply.js";
 import { msPerSecondFrom } from "../config/environment.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
 import { Detector } from "../detect/detector.js";
-import { logViolation } from "../detect/log-violation.js";
 import { WorkDir } from "../store/files.js";
-import { LogOnce, createLogger, errorMessage } from "../util/log.js";
+import { LogOnce, createLogger } from "../util/log.js";
 import { collectGarbageEvery } from "../util/memory.js";
 import { ConfigSource, configurationProblems } from "./config-source.js";
 import { IpcConnection, rpcErrorText } from "./ipc.js";
@@ -34,8 +33,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   let config: ComponentConfig = DEFAULT_CONFIG;
   let connection: IpcConnection;
 
-  const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond });
-  const outbox = new ViolationOutbox(work, log, thingName);
+  const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond, exportMaxBytes: maxReportBytes(runtime) });
   // The connection is made below (its events need the agent); the transport reads it when used.
   const link: IpcLink = {
     get current() {
@@ -46,7 +44,8 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     },
   };
   const transport = new IpcTransport(link, maxReportBytes(runtime));
-  const deliverViolations = () => void outbox.deliver(transport, config).catch((err) => log.error("violation.delivery_failed", { reason: errorMessage(err) }));
+  const outboxes = new Outboxes(work, log, thingName, transport);
+  const deliverViolations = () => outboxes.deliver(config);
   const channel = reportChannel(transport, thingName, log, "not connected to the Greengrass nucleus");
 
   const agent = new Agent({
@@ -59,10 +58,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     observer: {
       observe(sample, traffic, cfg) {
         // Every sample is judged; one that sees no network at all is none (the log says why).
-        const events = detector.judge(sample, traffic);
-        outbox.add(events, cfg); // durable first, then said
-        for (const e of events) logViolation(log, e);
-        if (events.length > 0 || outbox.pending > 0) deliverViolations();
+        outboxes.take(detector.judge(sample, traffic), cfg);
       },
     },
   });
@@ -150,7 +146,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     deadline,
   ]);
   const t = agent.totals;
-  log.info("component.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outbox.pending });
+  log.info("component.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outboxes.violations.pending, exports_pending: outboxes.exports.size });
   return 0;
 }
 

@@ -27,14 +27,17 @@ export function configurationProblems(doc: unknown, current: ComponentConfig, th
   const { config, problems } = applyConfiguration(doc, current);
   const out = problems.map((p) => `${p.key}=${shortJson(p.value)}: ${p.rule}`);
   if (problems.length > 0) return out;
-  for (const profile of config.SecurityProfiles) {
-    const { findings } = lintProfile(profile, { minStatisticalDatapoints: config.StatisticalMinDatapoints, intervalSeconds: config.SampleIntervalSeconds });
-    for (const f of findings) if (f.level === "ERROR") out.push(`SecurityProfiles: ${f.where}: ${f.message}`);
-  }
   const acl = (doc as Record<string, unknown>)?.accessControl;
   const need = (service: string, operation: string, resource: string, key: string) => {
     if (!isGranted(acl, service, operation, resource, runtime === "lite" ? thingName : undefined)) out.push(`${key}: ${missingGrant(service, operation, resource)}`);
   };
+  for (const doc of config.SecurityProfiles) {
+    const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: config.StatisticalMinDatapoints, intervalSeconds: config.SampleIntervalSeconds });
+    for (const f of findings) if (f.level === "ERROR") out.push(`SecurityProfiles: ${f.where}: ${f.message}`);
+    // Metrics export publishes to the profile's topic: the recipe grants defender/export.
+    const topic = profile?.metricsExportConfig?.mqttTopic;
+    if (topic !== undefined) need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", topic, `SecurityProfiles: profile ${profile!.securityProfileName} metricsExportConfig.mqttTopic`);
+  }
   if (config.PublishMetrics) {
     need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", reportTopic(thingName, config.Format), "Format");
     for (const t of responseTopics(thingName, config.Format)) need(MQTTPROXY, "aws.greengrass#SubscribeToIoTCore", t, "Format");

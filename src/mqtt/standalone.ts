@@ -6,14 +6,13 @@
 import { Agent } from "../agent/agent.js";
 import { AnswerBook } from "../agent/answers.js";
 import { reportChannel } from "../agent/report-channel.js";
-import { ViolationOutbox } from "../outbox/violation-outbox.js";
+import { Outboxes } from "../outbox/outboxes.js";
 import { intervalFloor } from "../config/apply.js";
 import type { ComponentConfig } from "../config/schema.js";
 import { Detector } from "../detect/detector.js";
-import { logViolation } from "../detect/log-violation.js";
 import { responseTopics } from "../report/topics.js";
 import { WorkDir } from "../store/files.js";
-import { type Logger, errorMessage } from "../util/log.js";
+import type { Logger } from "../util/log.js";
 import { collectGarbageEvery } from "../util/memory.js";
 import { MqttTransport } from "./connection.js";
 import type { Identity } from "./settings.js";
@@ -39,7 +38,6 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
   const work = new WorkDir(o.workDir, log);
   const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond });
   detector.configure(config);
-  const outbox = new ViolationOutbox(work, log, thingName);
   let agent: Agent;
   const book = new AnswerBook(log, (a) => agent.answer(a.reportId, a.accepted, a.code));
   const [acceptedTopic, rejectedTopic] = responseTopics(thingName, config.Format);
@@ -60,7 +58,8 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
     },
     { initialMs: Math.max(50, msPerSecond), maxMs: 120 * msPerSecond, stableMs: 60 * msPerSecond },
   );
-  const deliverViolations = () => void outbox.deliver(transport, config).catch((err) => log.error("violation.delivery_failed", { reason: errorMessage(err) }));
+  const outboxes = new Outboxes(work, log, thingName, transport, o.appendViolation);
+  const deliverViolations = () => outboxes.deliver(config);
 
   agent = new Agent({
     channel: reportChannel(transport, thingName, log, "not connected to AWS IoT Core"),
@@ -71,13 +70,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
     breaks: (list, key) => detector.breaks(list, key),
     observer: {
       observe(sample, traffic, cfg) {
-        const events = detector.judge(sample, traffic);
-        outbox.add(events, cfg); // durable first, then said
-        for (const e of events) {
-          logViolation(log, e);
-          o.appendViolation(e);
-        }
-        if (events.length > 0 || outbox.pending > 0) deliverViolations();
+        outboxes.take(detector.judge(sample, traffic), cfg);
       },
     },
   });
@@ -103,6 +96,6 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
     new Promise<void>((res) => setTimeout(res, SHUTDOWN_DEADLINE_MS)),
   ]);
   const t = agent.totals;
-  log.info("standalone.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outbox.pending });
+  log.info("standalone.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outboxes.violations.pending, exports_pending: outboxes.exports.size });
   return 0;
 }

@@ -39,6 +39,7 @@ export function deviceAcl(thing: string): string[] {
     `topic write ${base}/json`,
     `topic write ${base}/cbor`,
     `topic write defender/violations/${thing}`,
+    "topic write defender/export",
     ...["json", "cbor"].flatMap((f) => [`topic read ${base}/${f}/accepted`, `topic read ${base}/${f}/rejected`]),
   ];
 }

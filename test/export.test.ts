@@ -1,0 +1,148 @@
+// Metrics export: what goes out (only the marked metrics, in the service's export schema, split to
+// fit a message), its durable outbox, the grant a profile's topic needs, and end to end through
+// the nucleus double: the datapoints of a sample reach the export topic with the sample's traffic.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { PublishRefused, type Transport } from "../src/agent/transport.js";
+import { DEFAULT_CONFIG } from "../src/config/schema.js";
+import type { Datapoint } from "../src/detect/datapoint.js";
+import { ExportMessageSchema, exportMessages, exportPlan } from "../src/detect/export.js";
+import { SecurityProfileSchema } from "../src/detect/profile-schema.js";
+import { configurationProblems } from "../src/greengrass/config-source.js";
+import { EXPORT_OUTBOX_MAX_BYTES, ExportOutbox } from "../src/outbox/export-outbox.js";
+import { WorkDir } from "../src/store/files.js";
+import { copyFixture, recordingLogger, tempDir } from "./helpers.js";
+import { THING, recipeDefaults, setDev, setup } from "./nucleus/harness.js";
+
+const ROLE = "arn:aws:iam::123456789012:role/defender-export";
+const profile = SecurityProfileSchema.parse({
+  securityProfileName: "Exported",
+  metricsExportConfig: { mqttTopic: "defender/export", roleArn: ROLE },
+  behaviors: [
+    { name: "Out", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", value: { count: 1e9 } }, exportMetric: true },
+    { name: "Ports", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23] } } },
+    { name: "Msgs", metric: "aws:num-messages-sent", criteria: { comparisonOperator: "less-than-equals", value: { count: 10 } }, exportMetric: true },
+  ],
+  additionalMetricsToRetainV2: [{ metric: "aws:destination-ip-addresses", exportMetric: true }, { metric: "aws:all-packets-in" }],
+});
+const dp: Datapoint = {
+  time: 1_790_000_000_000,
+  interval: 300,
+  values: {
+    "aws:all-bytes-out": { count: 1234 },
+    "aws:all-packets-in": { count: 5 },
+    "aws:listening-tcp-ports": { ports: [22, 443] },
+    "aws:destination-ip-addresses": { cidrs: ["203.0.113.7", "198.51.100.2"] },
+  },
+};
+
+describe("export messages", () => {
+  it("carry exactly the marked device-side metrics, in the service's schema, at the sample's time", () => {
+    const plan = exportPlan([profile]);
+    assert.deepEqual([...plan].map(([t, m]) => [t, [...m].sort()]), [["defender/export", ["aws:all-bytes-out", "aws:destination-ip-addresses"]]], "not the unmarked ones, not the cloud-side one");
+    const { batches, cuts } = exportMessages(plan, dp, "gw-1");
+    assert.deepEqual(cuts, []);
+    assert.equal(batches.length, 1);
+    const message = ExportMessageSchema.parse(batches[0]!.message);
+    assert.deepEqual(message, {
+      version: "1.0",
+      metrics: [
+        { name: "aws:all-bytes-out", thing: "gw-1", value: { count: 1234 }, version: 1, timestamp: dp.time },
+        { name: "aws:destination-ip-addresses", thing: "gw-1", value: { cidrs: ["203.0.113.7", "198.51.100.2"] }, version: 1, timestamp: dp.time },
+      ],
+    });
+  });
+
+  it("are split to stay within a message, and a list too long for one alone is cut with its total said", () => {
+    const many: Datapoint = { ...dp, values: { ...dp.values, "aws:destination-ip-addresses": { cidrs: Array.from({ length: 500 }, (_, i) => `10.0.${i >> 8}.${i & 255}`) } } };
+    const { batches, cuts } = exportMessages(exportPlan([profile]), many, "gw-1", 2000);
+    assert.ok(batches.length >= 2);
+    for (const b of batches) assert.ok(Buffer.byteLength(JSON.stringify(b.message)) <= 2000);
+    assert.equal(cuts.length, 1);
+    assert.equal(cuts[0]!.total, 500);
+    const sent = batches.flatMap((b) => b.message.metrics).find((m) => m.name === "aws:destination-ip-addresses")!;
+    assert.equal(sent.value.cidrs!.length, cuts[0]!.kept);
+  });
+});
+
+function listTransport() {
+  const sent: Array<{ topic: string; body: string }> = [];
+  const t = { refuse: undefined as PublishRefused | undefined, holder: "h" as string | undefined };
+  const transport: Transport = {
+    holder: () => t.holder,
+    async publishToIoTCore(topic, payload) {
+      if (t.refuse) throw t.refuse;
+      sent.push({ topic, body: String(payload) });
+    },
+  };
+  return { transport, sent, t };
+}
+
+describe("the export outbox", () => {
+  const batch = (i: number) => ({ topic: "defender/export", message: { version: "1.0" as const, metrics: [{ name: "aws:all-bytes-out", thing: "gw-1", value: { count: i }, version: 1 as const, timestamp: i }] } });
+
+  it("keeps messages across a restart and a refusal, and delivers them in order", async () => {
+    const dir = tempDir();
+    const log = recordingLogger();
+    const first = new ExportOutbox(new WorkDir(dir, log), log);
+    first.add([batch(1), batch(2)]);
+    const { transport, sent, t } = listTransport();
+    t.refuse = new PublishRefused("UnauthorizedError", "PublishToIoTCore", "grant it");
+    const again = new ExportOutbox(new WorkDir(dir, log), log);
+    await again.deliver(transport);
+    again.add([batch(3)]);
+    await again.deliver(transport);
+    assert.equal(log.lines.filter((l) => l.startsWith("ERROR export.not_published")).length, 1, "said once");
+    t.refuse = undefined;
+    await again.deliver(transport);
+    assert.deepEqual(sent.map((s) => JSON.parse(s.body).metrics[0].value.count), [1, 2, 3]);
+    assert.equal(again.size, 0);
+  });
+
+  it("is bounded by size: the oldest go first, said once, the total kept", () => {
+    const log = recordingLogger();
+    const dir = tempDir();
+    const box = new ExportOutbox(new WorkDir(dir, log), log);
+    const one = Buffer.byteLength(JSON.stringify(batch(100000).message));
+    const n = Math.ceil(EXPORT_OUTBOX_MAX_BYTES / one) + 10;
+    box.add(Array.from({ length: n }, (_, i) => batch(100000 + i)));
+    const dropped = box.counts.dropped;
+    assert.ok(dropped >= 10);
+    box.add([batch(200000)]);
+    assert.equal(box.counts.dropped, dropped + 1, "each new message past the bound pushes the oldest out");
+    assert.equal(log.lines.filter((l) => l.startsWith("ERROR export.outbox_full")).length, 1);
+    assert.equal(new ExportOutbox(new WorkDir(dir, log), log).counts.dropped, dropped + 1, "the total survives a restart");
+  });
+});
+
+describe("the grant a profile's export topic needs", () => {
+  it("defender/export is granted by the recipe; another topic is refused, naming the grant", () => {
+    const defaults = recipeDefaults();
+    const ok = configurationProblems({ ...defaults, SecurityProfiles: [profile] }, DEFAULT_CONFIG, "gw-1");
+    assert.deepEqual(ok, []);
+    const elsewhere = { ...profile, metricsExportConfig: { mqttTopic: "exports/all", roleArn: ROLE } };
+    const problems = configurationProblems({ ...defaults, SecurityProfiles: [elsewhere] }, DEFAULT_CONFIG, "gw-1");
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^SecurityProfiles: profile Exported metricsExportConfig\.mqttTopic: .*PublishToIoTCore.*exports\/all/);
+  });
+});
+
+describe("metrics export end to end", () => {
+  it("each sample's marked metrics reach the export topic through the nucleus, with the sample's traffic", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const s = await setup({ ProcRoot: root, PublishMetrics: "false", SampleIntervalSeconds: "10", DefaultProfile: "false", SecurityProfiles: [profile] });
+    try {
+      const p = s.start();
+      await p.waitForLine(/INFO agent\.started/);
+      const exported = () => s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => ExportMessageSchema.parse(JSON.parse(m.payload.toString("utf8"))));
+      await s.nucleus.waitFor(() => exported().length >= 1, 30_000, "a first export");
+      setDev(root, [1500, 15, 2700, 27]);
+      await s.nucleus.waitFor(() => exported().some((m) => m.metrics.some((x) => x.name === "aws:all-bytes-out" && x.value.count === 700)), 30_000, "the second sample's 700 bytes out");
+      for (const m of exported()) for (const x of m.metrics) assert.equal(x.thing, THING);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   replay: async (argv) => (await import("./detect.js")).replayCommand(argv),
   violations: async (argv) => (await import("./explore.js")).violationsCommand(argv),
   explore: async (argv) => (await import("./explore.js")).exploreCommand(argv),
+  baseline: async (argv) => (await import("./baseline.js")).baselineCommand(argv),
   help: () => {
     process.stdout.write(USAGE);
     return 0;

@@ -40,5 +40,9 @@ Commands:
               a metric's values around a time from the local history (IPs with first/last seen
               for aws:destination-ip-addresses); --svg writes a chart with the alarms shaded
               (DIR defaults to $DEFENDER_WORK_DIR or /greengrass/v2/work/community.greengrass.DeviceDefender)
+  baseline --profile FILE (--exported FILE... | --merge SKETCHES...) [--out FILE] [--sketch-out FILE]
+              the fleet's statistical thresholds: each statisticalThreshold of the profile resolved
+              to a static value from exported metrics (one message per line, plain or gzip) of
+              many things; --sketch-out writes this shard's sketches, --merge combines shards
   help, --help, -h   show this message
 `;

@@ -1,0 +1,172 @@
+// `baseline`: the fleet's statistical thresholds, from the metrics the devices exported. In the
+// cloud a statisticalThreshold is a percentile over every device of the profile; a device alone
+// can only have its own. This reads exported messages (src/detect/export.ts, one per line, plain
+// or gzip, many files and things), puts each statistical behavior's measurements into a DDSketch
+// (a mergeable quantile sketch with 1% relative error: memory bounded whatever the fleet), and
+// writes the profile with each statistical threshold replaced by the static value it resolved to.
+// Measurements are what a static value is judged against on a device (src/detect/measure.ts):
+// a datapoint's own value, or with durationSeconds on traffic the sum over the trailing window of
+// each thing's datapoints. Shards: --sketch-out writes one shard's sketches, --merge adds shards.
+
+import { createReadStream, readFileSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { createGunzip } from "node:zlib";
+import { DDSketch } from "@datadog/sketches-js";
+import { z } from "zod";
+import { ExportMessageSchema } from "../detect/export.js";
+import { lintProfile } from "../detect/lint.js";
+import { modeOf } from "../detect/measure.js";
+import type { Behavior, SecurityProfile } from "../detect/profile-schema.js";
+import { CommandError, UsageError, parseCommandLine, readJsonFile } from "./options.js";
+
+const RELATIVE_ACCURACY = 0.01;
+
+interface Target {
+  behavior: Behavior;
+  key: string;
+  metric: string;
+  /** Window length in ms for a window sum, undefined for a datapoint's own value. */
+  windowMs: number | undefined;
+  sketch: DDSketch;
+  things: Set<string>;
+}
+
+const keyOf = (b: Behavior) => `${b.name}|${b.metric}|${b.criteria?.durationSeconds ?? 0}`;
+
+/** The statistical behaviors of a profile, each with an empty sketch. */
+function targetsOf(profile: SecurityProfile): Target[] {
+  return (profile.behaviors ?? [])
+    .filter((b) => b.criteria?.statisticalThreshold !== undefined && b.metric !== undefined)
+    .map((b) => {
+      const d = b.criteria!.durationSeconds;
+      const windowed = modeOf(b.metric!, d, false) === "window-sum";
+      return { behavior: b, key: keyOf(b), metric: b.metric!, windowMs: windowed ? d! * 1000 : undefined, sketch: new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }), things: new Set<string>() };
+    });
+}
+
+/** Each thing's datapoints of the last window, for the window sums (datapoints in time order per thing). */
+class Windows {
+  private readonly recent = new Map<string, Array<{ time: number; value: number }>>();
+  sumAt(thing: string, time: number, value: number, windowMs: number): number {
+    let q = this.recent.get(thing);
+    if (q === undefined) this.recent.set(thing, (q = []));
+    q.push({ time, value });
+    while (q.length > 0 && q[0]!.time <= time - windowMs) q.shift();
+    return q.reduce((n, p) => n + p.value, 0);
+  }
+}
+
+const SketchFileSchema = z.object({
+  kind: z.literal("community.greengrass.DeviceDefender/baseline-sketches"),
+  relativeAccuracy: z.literal(RELATIVE_ACCURACY),
+  behaviors: z.record(z.string(), z.object({ sketch: z.string(), things: z.array(z.string()) })),
+});
+
+export async function baselineCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine(argv, { profile: { type: "string" }, exported: { type: "string", multiple: true }, merge: { type: "string", multiple: true }, out: { type: "string" }, "sketch-out": { type: "string" } }, false);
+  if (!values.profile) throw new UsageError("baseline needs --profile FILE (the JSON of aws iot create-security-profile)");
+  if (!values.exported?.length && !values.merge?.length) throw new UsageError("baseline needs --exported FILE... (exported metrics, one message per line) or --merge SKETCHES...");
+  const doc = readJsonFile(values.profile, "--profile");
+  const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: 1, intervalSeconds: 300 });
+  if (!profile) throw new CommandError(`--profile ${values.profile}: ${findings.filter((f) => f.level === "ERROR").map((f) => `${f.where}: ${f.message}`).join("; ")}`);
+  const targets = targetsOf(profile);
+  if (targets.length === 0) throw new CommandError(`--profile ${values.profile}: no behavior has a statisticalThreshold, so there is nothing to resolve`);
+  const byMetric = new Map<string, Target[]>();
+  for (const t of targets) byMetric.set(t.metric, [...(byMetric.get(t.metric) ?? []), t]);
+
+  for (const file of values.merge ?? []) mergeShard(file, targets);
+  const windows = new Windows();
+  for (const file of values.exported ?? []) {
+    const { lines, bad, firstBad } = await readExported(file, (thing, metric, time, value) => {
+      for (const t of byMetric.get(metric) ?? []) {
+        const measured = t.windowMs === undefined ? value : windows.sumAt(`${t.key}|${thing}`, time, value, t.windowMs);
+        t.sketch.accept(measured);
+        t.things.add(thing);
+      }
+    });
+    if (bad > 0) process.stderr.write(`WARN ${file}: ${bad} of ${lines} lines skipped (not an export message), the first at line ${firstBad}\n`);
+  }
+
+  if (values["sketch-out"]) {
+    const behaviors = Object.fromEntries(targets.map((t) => [t.key, { sketch: Buffer.from(t.sketch.toProto()).toString("base64"), things: [...t.things] }]));
+    writeFileSync(values["sketch-out"], JSON.stringify({ kind: "community.greengrass.DeviceDefender/baseline-sketches", relativeAccuracy: RELATIVE_ACCURACY, behaviors }));
+  }
+  const resolved = resolveProfile(profile, targets);
+  const text = `${JSON.stringify(resolved, null, 2)}\n`;
+  if (values.out) writeFileSync(values.out, text);
+  else process.stdout.write(text);
+  return 0;
+}
+
+/** Reads one file of exported messages (gzip if it starts with gzip's magic bytes). */
+async function readExported(file: string, take: (thing: string, metric: string, time: number, value: number) => void): Promise<{ lines: number; bad: number; firstBad?: number }> {
+  let head: Buffer;
+  try {
+    head = readFileSync(file).subarray(0, 2);
+  } catch (err) {
+    throw new CommandError(`--exported ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const raw = createReadStream(file);
+  const input = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+  let lines = 0;
+  let bad = 0;
+  let firstBad: number | undefined;
+  try {
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      lines++;
+      if (line.trim() === "") continue;
+      let parsed;
+      try {
+        parsed = ExportMessageSchema.safeParse(JSON.parse(line));
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed?.success) {
+        bad++;
+        firstBad ??= lines;
+        continue;
+      }
+      for (const m of parsed.data.metrics) {
+        const v = m.value.count ?? m.value.number;
+        if (v !== undefined && Number.isFinite(v)) take(m.thing, m.name, m.timestamp, v);
+      }
+    }
+  } catch (err) {
+    throw new CommandError(`--exported ${file}: cannot be read to the end (${(err as Error).message})`);
+  }
+  return { lines, bad, firstBad };
+}
+
+function mergeShard(file: string, targets: Target[]): void {
+  const parsed = SketchFileSchema.safeParse(readJsonFile(file, "--merge"));
+  if (!parsed.success) throw new CommandError(`--merge ${file}: not a file of baseline sketches (written by --sketch-out)`);
+  for (const t of targets) {
+    const shard = parsed.data.behaviors[t.key];
+    if (shard === undefined) continue;
+    t.sketch.merge(DDSketch.fromProto(Buffer.from(shard.sketch, "base64")));
+    for (const thing of shard.things) t.things.add(thing);
+  }
+}
+
+/** The profile with each statistical threshold replaced by the value it resolved to; a summary per behavior on stderr. */
+function resolveProfile(profile: SecurityProfile, targets: Target[]): SecurityProfile {
+  const byKey = new Map(targets.map((t) => [t.key, t]));
+  const behaviors = (profile.behaviors ?? []).map((b) => {
+    const t = byKey.get(keyOf(b));
+    const statistic = b.criteria?.statisticalThreshold?.statistic;
+    if (t === undefined || statistic === undefined) return b;
+    if (t.sketch.count === 0) {
+      process.stderr.write(`WARN ${b.name}: no exported datapoints of ${t.metric}; its statistical threshold is left as it was\n`);
+      return b;
+    }
+    const p = Number(statistic.slice(1));
+    // p0 and p100 are the exact extremes; the sketch answers the rest within 1%.
+    const at = p >= 100 ? t.sketch.max : p <= 0 ? t.sketch.min : t.sketch.getValueAtQuantile(p / 100);
+    const custom = !t.metric.startsWith("aws:");
+    const value = custom ? { number: at } : { count: Math.round(at) };
+    process.stderr.write(`${b.name}: ${t.metric}${t.windowMs ? ` (sums over ${t.windowMs / 1000} s)` : ""}: ${t.things.size} things, ${t.sketch.count} datapoints, ${statistic} = ${custom ? at : Math.round(at)}\n`);
+    const { statisticalThreshold: _, ...criteria } = b.criteria!;
+    return { ...b, criteria: { ...criteria, value } };
+  });
+  return { ...profile, behaviors };
+}

@@ -8,7 +8,7 @@
 // a datapoint's own value, or with durationSeconds on traffic the sum over the trailing window of
 // each thing's datapoints. Shards: --sketch-out writes one shard's sketches, --merge adds shards.
 
-import { createReadStream, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import { DDSketch } from "@datadog/sketches-js";
@@ -100,9 +100,14 @@ export async function baselineCommand(argv: string[]): Promise<number> {
 
 /** Reads one file of exported messages (gzip if it starts with gzip's magic bytes). */
 async function readExported(file: string, take: (thing: string, metric: string, time: number, value: number) => void): Promise<{ lines: number; bad: number; firstBad?: number }> {
-  let head: Buffer;
+  const head = Buffer.alloc(2);
   try {
-    head = readFileSync(file).subarray(0, 2);
+    const fd = openSync(file, "r");
+    try {
+      readSync(fd, head, 0, 2, 0);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw new CommandError(`--exported ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }

@@ -329,6 +329,7 @@ const PARTS: Record<string, (lines: string[]) => Promise<void>> = {
   detect: benchDetect,
   standalone: async (lines) => (await import("./standalone.js")).benchStandalone(lines),
   "mqtt-clients": async (lines) => (await import("./standalone.js")).benchMqttClients(lines),
+  baseline: async (lines) => (await import("./baseline.js")).benchBaseline(lines),
 };
 
 async function main(): Promise<void> {

@@ -3,11 +3,14 @@
 // the nucleus double: the datapoints of a sample reach the export topic with the sample's traffic.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { z } from "zod";
 import { PublishRefused, type Transport } from "../src/agent/transport.js";
 import { DEFAULT_CONFIG } from "../src/config/schema.js";
 import type { Datapoint } from "../src/detect/datapoint.js";
-import { ExportMessageSchema, exportMessages, exportPlan } from "../src/detect/export.js";
+import { exportMessages, exportPlan } from "../src/detect/export.js";
 import { SecurityProfileSchema } from "../src/detect/profile-schema.js";
 import { configurationProblems } from "../src/greengrass/config-source.js";
 import { EXPORT_OUTBOX_MAX_BYTES, ExportOutbox } from "../src/outbox/export-outbox.js";
@@ -16,6 +19,25 @@ import { copyFixture, recordingLogger, tempDir } from "./helpers.js";
 import { THING, recipeDefaults, setDev, setup } from "./nucleus/harness.js";
 
 const ROLE = "arn:aws:iam::123456789012:role/defender-export";
+
+/**
+ * The export message as the developer guide documents it ("Metrics export schema"), written from
+ * that page and not from our output: a version, and metrics with a name, a thing, one value field,
+ * a version, a timestamp and an optional dimension.
+ */
+const Documented = z.strictObject({
+  version: z.literal("1.0"),
+  metrics: z.array(
+    z.strictObject({
+      name: z.string(),
+      thing: z.string(),
+      value: z.strictObject({ cidrs: z.array(z.string()), count: z.number(), number: z.number(), numbers: z.array(z.number()), ports: z.array(z.number()), strings: z.array(z.string()) }).partial(),
+      version: z.number(),
+      timestamp: z.number(),
+      dimension: z.strictObject({ name: z.string(), operator: z.string() }).optional(),
+    }),
+  ),
+});
 const profile = SecurityProfileSchema.parse({
   securityProfileName: "Exported",
   metricsExportConfig: { mqttTopic: "defender/export", roleArn: ROLE },
@@ -44,7 +66,7 @@ describe("export messages", () => {
     const { batches, cuts } = exportMessages(plan, dp, "gw-1");
     assert.deepEqual(cuts, []);
     assert.equal(batches.length, 1);
-    const message = ExportMessageSchema.parse(batches[0]!.message);
+    const message = Documented.parse(batches[0]!.message);
     assert.deepEqual(message, {
       version: "1.0",
       metrics: [
@@ -136,11 +158,64 @@ describe("metrics export end to end", () => {
     try {
       const p = s.start();
       await p.waitForLine(/INFO agent\.started/);
-      const exported = () => s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => ExportMessageSchema.parse(JSON.parse(m.payload.toString("utf8"))));
+      const exported = () => s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => Documented.parse(JSON.parse(m.payload.toString("utf8"))));
       await s.nucleus.waitFor(() => exported().length >= 1, 30_000, "a first export");
       setDev(root, [1500, 15, 2700, 27]);
       await s.nucleus.waitFor(() => exported().some((m) => m.metrics.some((x) => x.name === "aws:all-bytes-out" && x.value.count === 700)), 30_000, "the second sample's 700 bytes out");
       for (const m of exported()) for (const x of m.metrics) assert.equal(x.thing, THING);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("exports made while the nucleus cannot be reached wait, and arrive in order once it can", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const s = await setup({ ProcRoot: root, PublishMetrics: "false", SampleIntervalSeconds: "10", DefaultProfile: "false", SecurityProfiles: [profile] });
+    try {
+      const p = s.start();
+      const exported = () => s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => Documented.parse(JSON.parse(m.payload.toString("utf8"))));
+      await s.nucleus.waitFor(() => exported().length >= 1, 30_000, "a first export");
+      s.nucleus.refuseConnections = true;
+      s.nucleus.dropConnections();
+      await p.waitForLine(/WARN ipc\.disconnected/);
+      const before = exported().length;
+      // Two samples while disconnected, 500 then 300 more bytes out, each waited for in the outbox file.
+      const pending = (): number[] => {
+        try {
+          const stored = JSON.parse(readFileSync(join(s.workDir, "exports.json"), "utf8")) as { pending: Array<{ message: { metrics: Array<{ name: string; value: { count?: number } }> } }> };
+          return stored.pending.flatMap((e) => e.message.metrics.filter((x) => x.name === "aws:all-bytes-out").map((x) => x.value.count!));
+        } catch {
+          return [];
+        }
+      };
+      setDev(root, [1000, 10, 2500, 25]);
+      await s.nucleus.waitFor(() => pending().includes(500), 30_000, "the first sample of the outage, kept");
+      setDev(root, [1000, 10, 2800, 28]);
+      await s.nucleus.waitFor(() => pending().includes(300), 30_000, "the second, kept");
+      assert.equal(exported().length, before, "nothing could go");
+      s.nucleus.refuseConnections = false;
+      await s.nucleus.waitFor(() => exported().some((m) => m.metrics.some((x) => x.name === "aws:all-bytes-out" && x.value.count === 300)), 30_000, "the export of the second sample of the outage");
+      const out = exported().slice(before).flatMap((m) => m.metrics.filter((x) => x.name === "aws:all-bytes-out"));
+      const times = out.map((x) => x.timestamp);
+      assert.deepEqual(times, [...times].sort((a, b) => a - b), "in the order of the samples");
+      assert.ok(out.some((x) => x.value.count === 500), "the first sample of the outage too");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a suppressed behavior's alarm reaches the local topic and not the alert path on IoT Core", async () => {
+    const root = copyFixture("tricky");
+    const quiet = { securityProfileName: "Quiet", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } }, suppressAlerts: true }] };
+    const loud = { securityProfileName: "Loud", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }] };
+    const s = await setup({ ProcRoot: root, PublishMetrics: "false", SampleIntervalSeconds: "10", DefaultProfile: "false", ViolationIoTTopic: "defender/violations/{thing}", SecurityProfiles: [quiet, loud] });
+    try {
+      s.start();
+      const local = (name: string) => s.nucleus.localPublishes.filter((x) => (x.message as { securityProfileName?: string }).securityProfileName === name);
+      const cloud = (name: string) => s.nucleus.cloudMessages.filter((m) => m.topicName === `defender/violations/${THING}` && JSON.parse(m.payload.toString("utf8")).securityProfileName === name);
+      await s.nucleus.waitFor(() => local("Quiet").length > 0 && local("Loud").length > 0 && cloud("Loud").length > 0, 30_000, "both alarms delivered");
+      assert.equal(cloud("Quiet").length, 0, "the suppressed one is not on the alert path");
     } finally {
       await s.close();
     }

@@ -5,10 +5,10 @@
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ARTIFACT_FILES, COMPONENT_NAME, NATIVE_ADDONS, systemdUnit, versionedRecipe } from "./recipe.js";
+import { ARTIFACT_FILES, COMPONENT_NAME, NATIVE_ADDONS, packageVersion, systemdUnit, versionedRecipe } from "./recipe.js";
 
 const root = resolve(__dirname, "..");
-const version: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+const version = packageVersion(root);
 
 /**
  * The IPC transport under the SDK's Greengrass client: "ts" is our event-stream connection in
@@ -52,9 +52,7 @@ export async function buildBundle(outDir: string, transport: Transport): Promise
           b.onResolve({ filter: /^(worker-timers|ws|\.\/socks)$/ }, (args) =>
             /[\\/]mqtt[\\/]build[\\/]/.test(args.importer) ? { path: join(root, "src/mqtt/unused-in-node.cjs") } : undefined,
           );
-          b.onResolve({ filter: /^readable-stream$/ }, (args) =>
-            /[\\/](mqtt|bl)[\\/]/.test(args.importer) ? { path: "stream", external: true } : undefined,
-          );
+          b.onResolve({ filter: /^readable-stream$/ }, (args) => (/[\\/](mqtt|bl)[\\/]/.test(args.importer) ? { path: "stream", external: true } : undefined));
         },
       },
       transport === "ts"
@@ -106,7 +104,7 @@ export async function buildAll(opts: { gdk?: boolean } = {}): Promise<string> {
 if (require.main === module) {
   buildAll({ gdk: process.argv.includes("--gdk") }).then(
     (dir) => process.stderr.write(`built ${dir}\n`),
-    (err) => {
+    (err: unknown) => {
       process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 1;
     },

@@ -14,7 +14,7 @@ export function scriptOptions<T extends ParseArgsConfig["options"]>(argv: string
 }
 
 export function runScript(name: string, main: () => Promise<void>): void {
-  main().catch((err) => {
+  main().catch((err: unknown) => {
     const usage = err instanceof ScriptUsageError;
     process.stderr.write(`${usage ? "" : `${name} failed: `}${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = usage ? 2 : 1;

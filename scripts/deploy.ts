@@ -6,9 +6,9 @@
 
 import { CreateDeploymentCommand, type CreateDeploymentCommandInput, GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { ScriptUsageError, runScript, scriptOptions } from "./cli.js";
-import { COMPONENT_NAME } from "./recipe.js";
+import { COMPONENT_NAME, packageVersion } from "./recipe.js";
 
 const root = resolve(__dirname, "..");
 
@@ -42,22 +42,27 @@ export function deploymentRequest(o: DeployOptions): CreateDeploymentCommandInpu
 
 export async function deploy(o: DeployOptions & { dryRun: boolean; client: GreengrassV2Client; print: (l: string) => void }) {
   const input = deploymentRequest(o);
-  if (o.dryRun) return o.print(JSON.stringify({ operation: "greengrassv2:CreateDeployment", input }, null, 2));
+  if (o.dryRun) {
+    o.print(JSON.stringify({ operation: "greengrassv2:CreateDeployment", input }, null, 2));
+    return;
+  }
   const res = await o.client.send(new CreateDeploymentCommand(input));
   o.print(`deployment ${res.deploymentId} created for ${o.targetArn}`);
 }
 
 function readJson(path: string, what: string): Record<string, never> {
   try {
-    const v = JSON.parse(readFileSync(path, "utf8"));
+    const v: unknown = JSON.parse(readFileSync(path, "utf8"));
     if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("must be a JSON object");
-    return v;
+    // Only its being a JSON object is checked here; its contents go to the service as they are.
+    return v as Record<string, never>;
   } catch (err) {
-    throw new Error(`${what} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`${what} ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
-const USAGE = "usage: npm run deploy -- --target ARN [--merge FILE] [--reset /Key,...] [--components FILE] [--version V] [--name NAME] [--region REGION] [--dry-run]";
+const USAGE =
+  "usage: npm run deploy -- --target ARN [--merge FILE] [--reset /Key,...] [--components FILE] [--version V] [--name NAME] [--region REGION] [--dry-run]";
 
 /** The region a deployment goes to: the target ARN's (a deployment is created in its target's region). */
 export function regionOf(targetArn: string, given: string | undefined): string {
@@ -86,7 +91,7 @@ export async function deployMain(argv: string[]): Promise<void> {
   if (!values.target) throw new ScriptUsageError(`--target is required\n${USAGE}`);
   const request = {
     targetArn: values.target,
-    version: values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version,
+    version: values.version ?? packageVersion(root),
     merge: values.merge ? readJson(values.merge, "--merge") : undefined,
     reset: values.reset?.split(",").map((s) => s.trim()),
     otherComponents: values.components ? readJson(values.components, "--components") : undefined,

@@ -16,7 +16,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ScriptUsageError, runScript, scriptOptions } from "./cli.js";
-import { ARTIFACT_FILES, COMPONENT_NAME, versionedRecipe } from "./recipe.js";
+import { ARTIFACT_FILES, COMPONENT_NAME, packageVersion, versionedRecipe } from "./recipe.js";
 
 const root = resolve(__dirname, "..");
 
@@ -81,9 +81,13 @@ export async function publishComponent(o: PublishOptions): Promise<void> {
 const USAGE = "usage: npm run publish-component -- --bucket BUCKET [--region REGION] [--version V] [--dry-run]";
 
 export async function publishMain(argv: string[]): Promise<void> {
-  const values = scriptOptions(argv, { bucket: { type: "string" }, region: { type: "string" }, version: { type: "string" }, "dry-run": { type: "boolean" } }, USAGE);
+  const values = scriptOptions(
+    argv,
+    { bucket: { type: "string" }, region: { type: "string" }, version: { type: "string" }, "dry-run": { type: "boolean" } },
+    USAGE,
+  );
   if (!values.bucket) throw new ScriptUsageError(`--bucket is required\n${USAGE}`);
-  const version = values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+  const version = values.version ?? packageVersion(root);
   const region = values.region;
   await publishComponent({
     bucket: values.bucket,

@@ -1,5 +1,7 @@
 // Facts about the component's recipe shared by the build, the publish script and the tests.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
 
 export const COMPONENT_NAME = "community.greengrass.DeviceDefender";
@@ -38,4 +40,12 @@ export function systemdUnit(recipeYaml: string, template: string): string {
     .filter(([k]) => k !== "DEFENDER_WORK_DIR")
     .map(([k, v]) => `${k}=${v}`);
   return template.replace("@NODE_FLAGS@", flags.join(" ")).replace("@ENVIRONMENT@", env.join(" "));
+}
+
+/** The version in `<root>/package.json`: the component version a build, a publish and a deployment use. */
+export function packageVersion(root: string): string {
+  const pkg: unknown = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const version = typeof pkg === "object" && pkg !== null && "version" in pkg ? pkg.version : undefined;
+  if (typeof version !== "string") throw new Error(`${join(root, "package.json")} has no version`);
+  return version;
 }

@@ -133,12 +133,16 @@ describe("logLedgerNotes", () => {
     const log = recordingLogger();
     const totals = { ...emptyLedger().totals, presumedLost: 3 };
     const traffic = { bytes_in: 1, bytes_out: 2, packets_in: 3, packets_out: 4 };
-    logLedgerNotes(log, [
-      { kind: "accepted", reportId: 1 },
-      { kind: "rejected", reportId: 2 },
-      { kind: "rejected", reportId: 3, carried: traffic },
-      { kind: "presumed_lost", reportId: 4, carried: traffic, reason: "the nucleus restarted" },
-    ], totals);
+    logLedgerNotes(
+      log,
+      [
+        { kind: "accepted", reportId: 1 },
+        { kind: "rejected", reportId: 2 },
+        { kind: "rejected", reportId: 3, carried: traffic },
+        { kind: "presumed_lost", reportId: 4, carried: traffic, reason: "the nucleus restarted" },
+      ],
+      totals,
+    );
     assert.deepEqual(log.lines, [
       `INFO report.traffic_carried report_id=3 reason=rejected traffic=${JSON.stringify(traffic)}`,
       `WARN report.presumed_lost report_id=4 reason=the nucleus restarted traffic=${JSON.stringify(traffic)} presumed_lost_total=3`,
@@ -157,8 +161,9 @@ describe("Agent over a channel that is a list", () => {
     const channel: ReportChannel = {
       holder: () => holder,
       offline: "nobody takes reports in this test",
-      async publish(report) {
+      publish(report) {
         published.push(report);
+        return Promise.resolve();
       },
     };
     // A configured second lasts 1 µs: the 10 s floor is 10 µs of the test clock.
@@ -180,8 +185,8 @@ describe("Agent over a channel that is a list", () => {
     assert.equal(published.length, 1);
     const first = published[0]!.report;
     assert.equal(first.metrics?.network_stats, undefined, "no baseline yet: no network_stats");
-    const saved = JSON.parse(readFileSync(join(work.dir!, "state.json"), "utf8"));
-    assert.equal(saved.ledger.outstanding[0].reportId, first.header.report_id, "written ahead of the publish");
+    const saved = JSON.parse(readFileSync(join(work.dir!, "state.json"), "utf8")) as { ledger: { outstanding: Array<{ reportId: unknown }> } };
+    assert.equal(saved.ledger.outstanding[0]!.reportId, first.header.report_id, "written ahead of the publish");
     agent.answer(first.header.report_id, true);
     assert.equal(agent.totals.accepted, 1);
     assert.deepEqual(agent.currentState.ledger.outstanding, []);
@@ -196,7 +201,7 @@ describe("Agent over a channel that is a list", () => {
     setHolder(undefined);
     await tick();
     assert.equal(published.length, 1, "nothing handed over");
-    assert.ok(log.lines.includes('WARN report.not_delivered reason=nobody takes reports in this test carried_to_next=yes'), log.lines.join("\n"));
+    assert.ok(log.lines.includes("WARN report.not_delivered reason=nobody takes reports in this test carried_to_next=yes"), log.lines.join("\n"));
     setDev(root, [1700, 17, 2900, 29]);
     setHolder("holder-1");
     await tick();

@@ -16,7 +16,17 @@ describe("the import graph of src/", () => {
   it("finds the imports it is asked about (the graph is not empty by mistake)", () => {
     assert.ok(graph.get("greengrass/component.ts")!.has("agent/agent.ts"));
     assert.ok(graph.get("cli/main.ts")!.has("greengrass/component.ts"), "dynamic imports count");
-    assert.deepEqual(circles(new Map([["a", new Set(["b"])], ["b", new Set(["a"])], ["c", new Set(["a"])]])), [["a", "b"]], "a circle is found");
+    assert.deepEqual(
+      circles(
+        new Map([
+          ["a", new Set(["b"])],
+          ["b", new Set(["a"])],
+          ["c", new Set(["a"])],
+        ]),
+      ),
+      [["a", "b"]],
+      "a circle is found",
+    );
   });
 
   it("has no circle between files", () => {

@@ -19,13 +19,15 @@ const T0 = 1_790_000_000_000;
 /** A deterministic fleet: thing i sends about (i + 1) × 1,000 bytes a sample, with noise. */
 function fleet(): Array<{ thing: string; time: number; value: number }> {
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const out = [];
-  for (let k = 0; k < POINTS; k++) for (let i = 0; i < THINGS; i++) out.push({ thing: `thing-${i}`, time: T0 + k * 300_000, value: Math.round((i + 1) * 1000 * (0.5 + rand())) });
+  for (let k = 0; k < POINTS; k++)
+    for (let i = 0; i < THINGS; i++) out.push({ thing: `thing-${i}`, time: T0 + k * 300_000, value: Math.round((i + 1) * 1000 * (0.5 + rand())) });
   return out;
 }
 
-const line = (p: { thing: string; time: number; value: number }) => JSON.stringify({ version: "1.0", metrics: [{ name: "aws:all-bytes-out", thing: p.thing, value: { count: p.value }, version: 1, timestamp: p.time }] });
+const line = (p: { thing: string; time: number; value: number }) =>
+  JSON.stringify({ version: "1.0", metrics: [{ name: "aws:all-bytes-out", thing: p.thing, value: { count: p.value }, version: 1, timestamp: p.time }] });
 
 function nearestRank(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -36,7 +38,11 @@ const profile = {
   securityProfileName: "Fleet",
   behaviors: [
     { name: "OutP90", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } } },
-    { name: "OutWindowP50", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p50" }, durationSeconds: 900 } },
+    {
+      name: "OutWindowP50",
+      metric: "aws:all-bytes-out",
+      criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p50" }, durationSeconds: 900 },
+    },
     { name: "NoTelnet", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23] } } },
   ],
 };
@@ -61,11 +67,16 @@ describe("baseline", () => {
   it("resolves each statistical threshold to the fleet percentile, in the unit the device judges", () => {
     const r = run(["--profile", join(dir, "profile.json"), ...files]);
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as typeof profile & { behaviors: Array<{ name: string; criteria: { value?: { count: number }; statisticalThreshold?: unknown; durationSeconds?: number } }> };
+    const out = JSON.parse(r.stdout) as typeof profile & {
+      behaviors: Array<{ name: string; criteria: { value?: { count: number }; statisticalThreshold?: unknown; durationSeconds?: number } }>;
+    };
     const [p90, window, telnet] = out.behaviors;
-    const exact90 = nearestRank(points.map((p) => p.value), 90);
+    const exact90 = nearestRank(
+      points.map((p) => p.value),
+      90,
+    );
     assert.equal(p90!.criteria.statisticalThreshold, undefined);
-    assert.ok(Math.abs(p90!.criteria.value!.count - exact90) <= exact90 * 0.01 + 1, `${p90!.criteria.value!.count} against ${exact90}`);
+    assert.ok(Math.abs(p90!.criteria.value.count - exact90) <= exact90 * 0.01 + 1, `${p90!.criteria.value.count} against ${exact90}`);
     // Window sums: each thing's datapoints in (t - 900 s, t], here the last three.
     const sums: number[] = [];
     for (let i = 0; i < THINGS; i++) {
@@ -77,7 +88,10 @@ describe("baseline", () => {
     assert.equal(window!.criteria.durationSeconds, 900, "the window stays");
     assert.deepEqual(telnet, profile.behaviors[2], "a static behavior is untouched");
     assert.match(r.stderr, /^OutP90: aws:all-bytes-out: 40 things, 6000 datapoints, p90 = \d+$/m);
-    assert.match(r.stderr, new RegExp(`^WARN ${join(dir, "a.ndjson").replace(/[/.]/g, "\\$&")}: 2 of 3002 lines skipped \\(not an export message\\), the first at line 3$`, "m"));
+    assert.match(
+      r.stderr,
+      new RegExp(`^WARN ${join(dir, "a.ndjson").replace(/[/.]/g, "\\$&")}: 2 of 3002 lines skipped \\(not an export message\\), the first at line 3$`, "m"),
+    );
     // Ready for check-profile (and a deployment).
     writeFileSync(join(dir, "resolved.json"), r.stdout);
     const check = spawnSync(process.execPath, [BUNDLE, "check-profile", join(dir, "resolved.json")], { encoding: "utf8" });
@@ -86,15 +100,34 @@ describe("baseline", () => {
 
   it("shards merged give what one pass gives", () => {
     const one = run(["--profile", join(dir, "profile.json"), ...files]);
-    const s1 = run(["--profile", join(dir, "profile.json"), "--exported", join(dir, "a.ndjson"), "--sketch-out", join(dir, "s1.json"), "--out", join(dir, "r1.json")]);
-    const s2 = run(["--profile", join(dir, "profile.json"), "--exported", join(dir, "b.ndjson.gz"), "--sketch-out", join(dir, "s2.json"), "--out", join(dir, "r2.json")]);
+    const s1 = run([
+      "--profile",
+      join(dir, "profile.json"),
+      "--exported",
+      join(dir, "a.ndjson"),
+      "--sketch-out",
+      join(dir, "s1.json"),
+      "--out",
+      join(dir, "r1.json"),
+    ]);
+    const s2 = run([
+      "--profile",
+      join(dir, "profile.json"),
+      "--exported",
+      join(dir, "b.ndjson.gz"),
+      "--sketch-out",
+      join(dir, "s2.json"),
+      "--out",
+      join(dir, "r2.json"),
+    ]);
     assert.equal(s1.status, 0, s1.stderr);
     assert.equal(s2.status, 0, s2.stderr);
     // Shard 2 starts mid-stream for each thing: its first two window sums hold fewer datapoints,
     // so the window behavior is compared on the plain percentile only.
     const merged = run(["--profile", join(dir, "profile.json"), "--merge", join(dir, "s1.json"), "--merge", join(dir, "s2.json")]);
     assert.equal(merged.status, 0, merged.stderr);
-    const value = (out: string, name: string) => (JSON.parse(out).behaviors as Array<{ name: string; criteria: { value: unknown } }>).find((b) => b.name === name)!.criteria.value;
+    const value = (out: string, name: string) =>
+      (JSON.parse(out) as { behaviors: Array<{ name: string; criteria: { value: unknown } }> }).behaviors.find((b) => b.name === name)!.criteria.value;
     assert.deepEqual(value(merged.stdout, "OutP90"), value(one.stdout, "OutP90"));
     assert.match(merged.stderr, /^OutP90: aws:all-bytes-out: 40 things, 6000 datapoints/m);
   });

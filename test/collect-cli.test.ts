@@ -17,6 +17,12 @@ function collect(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString("utf8") };
 }
 
+/** A printed report, as far as these tests read it. */
+interface ReportDoc {
+  header: { report_id: number };
+  metrics: Record<string, unknown>;
+}
+
 function setDev(root: string, rows: Record<string, [number, number, number, number]>) {
   const header = readFileSync(join(root, "net/dev"), "latin1").split("\n").slice(0, 2).join("\n");
   const body = Object.entries(rows)
@@ -30,7 +36,7 @@ describe("collect", () => {
     const r = collect(["--proc-root", procFixture("tricky")]);
     assert.equal(r.code, 0, r.stderr);
     const report = ReportSchema.parse(JSON.parse(r.stdout.toString("utf8")));
-    const expected = JSON.parse(readFileSync(join(FIXTURES, "proc", "tricky.expected.json"), "utf8"));
+    const expected = JSON.parse(readFileSync(join(FIXTURES, "proc", "tricky.expected.json"), "utf8")) as ReportDoc;
     assert.deepEqual(report.metrics, expected.metrics);
     assert.match(r.stderr, /WARN procfs\.malformed_lines file=\S+net\/tcp skipped=4/);
     assert.ok(Math.abs(report.header.report_id - Date.now()) < 60_000, "report id is epoch ms");
@@ -41,7 +47,7 @@ describe("collect", () => {
     const json = collect(["--proc-root", procFixture("tricky"), "--short-names"]);
     assert.equal(cbor.code, 0, cbor.stderr);
     const a = decodeFirstSync(cbor.stdout) as Record<string, unknown>;
-    const b = JSON.parse(json.stdout.toString("utf8"));
+    const b = JSON.parse(json.stdout.toString("utf8")) as { hed: Record<string, unknown> };
     assert.ok("hed" in a && "met" in a);
     delete (a.hed as Record<string, unknown>).rid;
     delete b.hed.rid;
@@ -55,17 +61,17 @@ describe("collect", () => {
     setDev(root, { lo: [100, 1, 100, 1], eth0: [1000, 10, 2000, 20], "br-1a2b": [5000, 50, 6000, 60] });
     const first = collect(["--proc-root", root, "--state", state]);
     assert.equal(first.code, 0, first.stderr);
-    const r1 = JSON.parse(first.stdout.toString("utf8"));
+    const r1 = JSON.parse(first.stdout.toString("utf8")) as ReportDoc;
     assert.equal(r1.metrics.network_stats, undefined);
     // eth0 grows, br-1a2b was re-created (counters reset), wwan0 appears, lo is excluded.
     setDev(root, { lo: [900, 9, 900, 9], eth0: [1500, 15, 2600, 27], "br-1a2b": [40, 1, 30, 1], wwan0: [7, 1, 8, 2] });
     const second = collect(["--proc-root", root, "--state", state]);
-    const r2 = JSON.parse(second.stdout.toString("utf8"));
+    const r2 = JSON.parse(second.stdout.toString("utf8")) as ReportDoc;
     assert.deepEqual(r2.metrics.network_stats, { bytes_in: 500 + 40 + 7, bytes_out: 600 + 30 + 8, packets_in: 5 + 1 + 1, packets_out: 7 + 1 + 2 });
     assert.ok(r2.header.report_id > r1.header.report_id);
     writeFileSync(join(root, "sys/kernel/random/boot_id"), "00000000-0000-4000-8000-00000000beef\n");
     setDev(root, { eth0: [300, 3, 400, 4] });
-    const third = JSON.parse(collect(["--proc-root", root, "--state", state]).stdout.toString("utf8"));
+    const third = JSON.parse(collect(["--proc-root", root, "--state", state]).stdout.toString("utf8")) as ReportDoc;
     assert.deepEqual(third.metrics.network_stats, { bytes_in: 300, bytes_out: 400, packets_in: 3, packets_out: 4 });
   });
 
@@ -82,8 +88,14 @@ describe("collect", () => {
 
   it("caps lists with --max-list-entries and logs the truncation", () => {
     const r = collect(["--proc-root", procFixture("tricky"), "--max-list-entries", "2"]);
-    const report = JSON.parse(r.stdout.toString("utf8"));
-    assert.deepEqual(report.metrics.listening_tcp_ports, { ports: [{ port: 22, interface: "eth0" }, { port: 53, interface: "lo" }], total: 5 });
+    const report = JSON.parse(r.stdout.toString("utf8")) as ReportDoc;
+    assert.deepEqual(report.metrics.listening_tcp_ports, {
+      ports: [
+        { port: 22, interface: "eth0" },
+        { port: 53, interface: "lo" },
+      ],
+      total: 5,
+    });
     assert.match(r.stderr, /INFO report\.truncated list=listening_tcp_ports kept=2 total=5/);
   });
 

@@ -47,7 +47,7 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     const p = s.start();
     const first = await s.nucleus.waitFor(() => s.nucleus.publishes[0], 30_000, "first publish");
     assert.equal(first.topicName, CBOR_TOPIC);
-    const raw = decodeFirstSync(first.payload);
+    const raw = decodeFirstSync(first.payload) as Record<string, unknown>;
     assert.ok("hed" in raw && "met" in raw, "short names");
     await p.waitForLine(new RegExp(`INFO report\\.accepted report_id=${report(first).header.report_id}`));
   });
@@ -56,7 +56,17 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     const s = await start({ ProcRoot: copyFixture("tricky") });
     const p = s.start();
     await p.waitForLine(/INFO report\.accepted/);
-    s.nucleus.deliverFromCloud(`${JSON_TOPIC}/rejected`, Buffer.from(JSON.stringify({ thingName: THING, reportId: 42, status: "REJECTED", statusDetails: { ErrorCode: "InvalidPayload", ErrorMessage: "Malformed metrics report" } })));
+    s.nucleus.deliverFromCloud(
+      `${JSON_TOPIC}/rejected`,
+      Buffer.from(
+        JSON.stringify({
+          thingName: THING,
+          reportId: 42,
+          status: "REJECTED",
+          statusDetails: { ErrorCode: "InvalidPayload", ErrorMessage: "Malformed metrics report" },
+        }),
+      ),
+    );
     await p.waitForLine(/WARN report\.rejected report_id=42 code=InvalidPayload message="Malformed metrics report" rejected_total=1/);
   });
 
@@ -71,7 +81,10 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     assert.equal(report(next).metrics?.listening_tcp_ports?.ports?.length, 2);
     const bad = await s.nucleus.deploy({ merge: { Format: "xml", SampleIntervalSeconds: "60" } });
     assert.equal(bad.status, "FAILED_NO_STATE_CHANGE");
-    assert.match(bad.message!, /Components reported that their to-be-deployed configuration is invalid \{ name = community\.greengrass\.DeviceDefender, message = Format=xml: must be json or cbor \}/);
+    assert.match(
+      bad.message!,
+      /Components reported that their to-be-deployed configuration is invalid \{ name = community\.greengrass\.DeviceDefender, message = Format=xml: must be json or cbor \}/,
+    );
     assert.equal((s.nucleus.config.get(["Format"]) as Record<string, unknown>).Format, "cbor", "the nucleus kept the configuration");
     await p.waitForLine(/ERROR config\.deployment_rejected .*Format=xml: must be json or cbor/);
     const count = s.nucleus.publishes.length;
@@ -114,15 +127,31 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
       DefaultProfile: "false",
       ViolationIoTTopic: "defender/violations/{thing}",
       SecurityProfiles: [
-        { securityProfileName: "KnownPorts", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22, 53, 80, 443, 631] } } }] },
-        { securityProfileName: "Broken", behaviors: [{ name: "B1", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 1 } } }] },
+        {
+          securityProfileName: "KnownPorts",
+          behaviors: [
+            {
+              name: "OnlyKnownTcpPorts",
+              metric: "aws:listening-tcp-ports",
+              criteria: { comparisonOperator: "in-port-set", value: { ports: [22, 53, 80, 443, 631] } },
+            },
+          ],
+        },
+        {
+          securityProfileName: "Broken",
+          behaviors: [{ name: "B1", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 1 } } }],
+        },
       ],
     });
     const a = s.start();
     await a.waitForLine(/ERROR profile\.rejected where="profile Broken behavior B1" reason="criteria\.comparisonOperator: less-than does not apply/);
     const backdoor = "   9: 00000000:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7777 1 0000000000000000 100 0 0 10 0\n";
     writeFileSync(join(root, "net/tcp"), tcp + backdoor);
-    const raised = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "in-alarm"), 30_000, "in-alarm on the local topic");
+    const raised = await s.nucleus.waitFor(
+      () => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "in-alarm"),
+      30_000,
+      "in-alarm on the local topic",
+    );
     assert.equal(raised.topic, "defender/violations");
     const event = raised.message as Record<string, unknown>;
     assert.equal(event.thingName, THING);
@@ -130,14 +159,22 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     assert.deepEqual(event.metricValue, { ports: [22, 53, 80, 443, 631, 4444] });
     await a.waitForLine(/WARN violation\.in_alarm profile=KnownPorts behavior=OnlyKnownTcpPorts/);
     assert.equal(s.nucleus.publishes.filter((p) => p.topicName.includes("/defender/metrics/")).length, 0, "PublishMetrics false: nothing to the service");
-    const toCloud = await s.nucleus.waitFor(() => s.nucleus.cloudMessages.find((p) => p.topicName === `defender/violations/${THING}`), 30_000, "violation on IoT Core");
-    assert.equal(JSON.parse(toCloud.payload.toString("utf8")).violationId, event.violationId);
+    const toCloud = await s.nucleus.waitFor(
+      () => s.nucleus.cloudMessages.find((p) => p.topicName === `defender/violations/${THING}`),
+      30_000,
+      "violation on IoT Core",
+    );
+    assert.equal((JSON.parse(toCloud.payload.toString("utf8")) as { violationId: unknown }).violationId, event.violationId);
     a.child.kill("SIGTERM");
     assert.equal((await a.exited).code, 0);
     // The alarm state survives the restart: removing the port clears the same violation.
     writeFileSync(join(root, "net/tcp"), tcp);
     s.start();
-    const cleared = await s.nucleus.waitFor(() => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "alarm-cleared"), 30_000, "alarm-cleared");
+    const cleared = await s.nucleus.waitFor(
+      () => s.nucleus.localPublishes.find((p) => (p.message as { violationEventType?: string }).violationEventType === "alarm-cleared"),
+      30_000,
+      "alarm-cleared",
+    );
     assert.equal((cleared.message as { violationId: string }).violationId, event.violationId);
   });
 
@@ -155,7 +192,11 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     await p.waitForLine(/WARN report\.not_delivered reason="not connected to the Greengrass nucleus"/);
     setDev(root, [4000, 40, 9000, 90]);
     s.nucleus.refuseConnections = false;
-    await s.nucleus.waitFor(() => s.nucleus.service.reports.filter((r) => r.outcome === "accepted").length >= 2, 30_000, "an accepted report after the reconnection");
+    await s.nucleus.waitFor(
+      () => s.nucleus.service.reports.filter((r) => r.outcome === "accepted").length >= 2,
+      30_000,
+      "an accepted report after the reconnection",
+    );
     assert.deepEqual(s.nucleus.service.acceptedTraffic(), { bytes_in: 3000, bytes_out: 7000, packets_in: 30, packets_out: 70 });
     assert.ok(s.nucleus.connects >= 2, "a fresh client connected again");
   });
@@ -187,7 +228,7 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     await a.waitForLine(/INFO report\.accepted/);
     a.child.kill("SIGTERM");
     assert.equal((await a.exited).code, 0);
-    const state = JSON.parse(readFileSync(join(s.workDir, "state.json"), "utf8"));
+    const state = JSON.parse(readFileSync(join(s.workDir, "state.json"), "utf8")) as { reportId: unknown };
     assert.equal(state.reportId, report(first).header.report_id);
     setDev(root, [1300, 13, 2500, 25]);
     const b = s.start();
@@ -196,7 +237,10 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     const r = report(second);
     assert.deepEqual(r.metrics?.network_stats, { bytes_in: 300, bytes_out: 500, packets_in: 3, packets_out: 5 });
     assert.ok(r.header.report_id > report(first).header.report_id);
-    assert.ok(s.nucleus.service.reports.every((x) => x.outcome === "accepted"), "the restart caused no throttled report");
+    assert.ok(
+      s.nucleus.service.reports.every((x) => x.outcome === "accepted"),
+      "the restart caused no throttled report",
+    );
   });
 
   it("after a reboot (new boot id), the first report carries the counters since boot", async () => {
@@ -245,11 +289,14 @@ describe("outside Greengrass", () => {
       env: { PATH: process.env.PATH, DEFENDER_TEST_MS_PER_SECOND: "20" },
     });
     let out = "";
-    child.stdout.on("data", (d) => (out += d));
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const until = Date.now() + 30_000;
     while (out.split("\n").filter((l) => l.startsWith("{")).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     child.kill("SIGTERM");
-    const [a, b] = out.split("\n").filter((l) => l.startsWith("{")).map((l) => ReportSchema.parse(JSON.parse(l)));
+    const [a, b] = out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => ReportSchema.parse(JSON.parse(l)));
     assert.ok(a && b, out);
     assert.equal(a.metrics?.network_stats, undefined);
     assert.deepEqual(b.metrics?.network_stats, { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 });

@@ -15,7 +15,13 @@ describe("configuration source", () => {
     const answers: Array<(v: unknown) => void> = [];
     const client = { getConfiguration: () => new Promise((res) => answers.push((value) => res({ value }))) } as unknown as IpcClient;
     const applied: unknown[] = [];
-    const source = new ConfigSource({ log: recordingLogger(), work: new WorkDir(tempDir(), recordingLogger()), thingName: "t", current: () => DEFAULT_CONFIG, apply: (d) => applied.push(d) });
+    const source = new ConfigSource({
+      log: recordingLogger(),
+      work: new WorkDir(tempDir(), recordingLogger()),
+      thingName: "t",
+      current: () => DEFAULT_CONFIG,
+      apply: (d) => applied.push(d),
+    });
     const first = source.read(client);
     void source.read(client);
     void source.read(client);
@@ -36,10 +42,24 @@ describe("configuration source", () => {
       "MaxListEntries=0: must be a whole number at least 1 and at most 10000",
     ]);
     const problems = configurationProblems({ ...defaults, ViolationIoTTopic: "alerts/{thing}" }, DEFAULT_CONFIG, "gw-1");
-    assert.deepEqual(problems, ['ViolationIoTTopic: accessControl.aws.greengrass.ipc.mqttproxy needs a policy with operation aws.greengrass#PublishToIoTCore and a resource matching "alerts/gw-1"']);
+    assert.deepEqual(problems, [
+      'ViolationIoTTopic: accessControl.aws.greengrass.ipc.mqttproxy needs a policy with operation aws.greengrass#PublishToIoTCore and a resource matching "alerts/gw-1"',
+    ]);
     const noGrants = configurationProblems({ ...defaults, accessControl: undefined }, DEFAULT_CONFIG, "gw-1");
     assert.equal(noGrants.length, 4, "the report topic, its two answer topics and the violation topic are each named");
-    const badProfile = configurationProblems({ ...defaults, SecurityProfiles: [{ securityProfileName: "P", behaviors: [{ name: "B", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 1 } } }] }] }, DEFAULT_CONFIG, "gw-1");
+    const badProfile = configurationProblems(
+      {
+        ...defaults,
+        SecurityProfiles: [
+          {
+            securityProfileName: "P",
+            behaviors: [{ name: "B", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 1 } } }],
+          },
+        ],
+      },
+      DEFAULT_CONFIG,
+      "gw-1",
+    );
     assert.match(badProfile[0]!, /^SecurityProfiles: profile P behavior B: criteria\.comparisonOperator: less-than does not apply/);
   });
 });

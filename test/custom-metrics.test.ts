@@ -111,7 +111,10 @@ describe("built-in sources on a fixture proc root", () => {
     assert.deepEqual(c.collect(fs, new Set()).listeners, [{ string_list: ["chronyd", "nginx", "nginx-worker", "sshd"] }]);
     // A backdoor opens a new port.
     addProcess(600, "backdoor", 5007);
-    writeFileSync(join(copy, "net/tcp"), `${readFileSync(join(copy, "net/tcp"), "utf8")}   3: 00000000:7A69 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5007 1 0000000000000000 100 0 0 10 0\n`);
+    writeFileSync(
+      join(copy, "net/tcp"),
+      `${readFileSync(join(copy, "net/tcp"), "utf8")}   3: 00000000:7A69 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5007 1 0000000000000000 100 0 0 10 0\n`,
+    );
     assert.deepEqual(c.collect(fs, new Set()).listeners, [{ string_list: ["backdoor", "chronyd", "nginx", "nginx-worker", "sshd"] }]);
   });
 
@@ -164,7 +167,10 @@ describe("file sources", () => {
     for (let i = 0; i < 3; i++) assert.deepEqual(c.collect(fs, new Set()), { load: [{ number: 0.42 }] });
     assert.equal(log.lines.filter((l) => l.includes("custom_metric.failed metric=gone")).length, 1);
     assert.equal(log.lines.filter((l) => l.includes("custom_metric.failed metric=broken")).length, 1);
-    assert.match(log.lines.find((l) => l.includes("metric=gone"))!, /cannot read .*missing: ENOENT/);
+    assert.match(
+      log.lines.find((l) => l.includes("metric=gone"))!,
+      /cannot read .*missing: ENOENT/,
+    );
     writeFileSync(join(copy, "files", "missing"), "7\n");
     assert.deepEqual(c.collect(fs, new Set()), { gone: [{ number: 7 }], load: [{ number: 0.42 }] });
     assert.ok(log.lines.some((l) => /INFO custom_metric\.recovered metric=gone/.test(l)));
@@ -188,7 +194,7 @@ describe("the CustomMetrics key", () => {
     for (const [doc, why] of bad) {
       const r = CustomMetricsConfig.safeParse(doc);
       assert.equal(r.success, false, JSON.stringify(doc));
-      assert.match(r.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), why);
+      assert.match(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), why);
     }
     assert.equal(CustomMetricsConfig.safeParse({ "cpu:total_-1": { type: "number", source: "cpu_usage" } }).success, true);
   });
@@ -198,7 +204,14 @@ describe("collect --custom-metrics", () => {
   it("shows the values before deploying; cpu_usage appears from the second run with --state", () => {
     const copy = copyFixture("custom");
     const defs = join(tempDir(), "custom.json");
-    writeFileSync(defs, JSON.stringify({ cpu: { type: "number", source: "cpu_usage" }, root_disk: { type: "number", source: "disk_used_percent", path: "/" }, procs: { type: "number", source: "process_count" } }));
+    writeFileSync(
+      defs,
+      JSON.stringify({
+        cpu: { type: "number", source: "cpu_usage" },
+        root_disk: { type: "number", source: "disk_used_percent", path: "/" },
+        procs: { type: "number", source: "process_count" },
+      }),
+    );
     const state = join(tempDir(), "state.json");
     const run = () => {
       const r = spawnSync(process.execPath, [BUNDLE, "collect", "--proc-root", copy, "--custom-metrics", defs, "--state", state], { encoding: "utf8" });

@@ -38,7 +38,11 @@ const types = (evs: ViolationEvent[][]) => evs.map((e) => e.map((x) => x.violati
 
 describe("compliance: a behavior describes normal behaviour", () => {
   it("numeric operators: measured OP value holds → complies (the CLI example alarms at 0 for greater-than 10)", () => {
-    const b = (op: string, count: number): Behavior => ({ name: "b", metric: "aws:num-established-tcp-connections", criteria: { comparisonOperator: op as never, value: { count } } });
+    const b = (op: string, count: number): Behavior => ({
+      name: "b",
+      metric: "aws:num-established-tcp-connections",
+      criteria: { comparisonOperator: op as never, value: { count } },
+    });
     const at = (n: number) => dp(1000 * n, { "aws:num-established-tcp-connections": { count: n } });
     assert.deepEqual(types(run([b("greater-than", 10)], [at(0)])), ["in-alarm"]);
     assert.deepEqual(types(run([b("less-than", 5)], [at(4), at(5), at(4)])), ["-", "in-alarm", "alarm-cleared"]);
@@ -48,28 +52,52 @@ describe("compliance: a behavior describes normal behaviour", () => {
 
   it("port sets: in-port-set is an allow list, not-in-port-set a deny list; an empty list complies", () => {
     const allow: Behavior = { name: "allow", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22, 443] } } };
-    const deny: Behavior = { name: "deny", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23, 2323] } } };
+    const deny: Behavior = {
+      name: "deny",
+      metric: "aws:listening-tcp-ports",
+      criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23, 2323] } },
+    };
     const ports = (...p: number[]) => dp(Date.now(), { "aws:listening-tcp-ports": { ports: p } });
     assert.deepEqual(types(run([allow], [ports(22, 443), ports(22, 8080), ports()])), ["-", "in-alarm", "alarm-cleared"]);
     assert.deepEqual(types(run([deny], [ports(22, 8080), ports(22, 2323), ports()])), ["-", "in-alarm", "alarm-cleared"]);
   });
 
   it("CIDR sets contain IPv4 and IPv6 peers", () => {
-    const b: Behavior = { name: "dst", metric: "aws:destination-ip-addresses", criteria: { comparisonOperator: "in-cidr-set", value: { cidrs: ["10.0.0.0/8", "2001:db8::/32"] } } };
+    const b: Behavior = {
+      name: "dst",
+      metric: "aws:destination-ip-addresses",
+      criteria: { comparisonOperator: "in-cidr-set", value: { cidrs: ["10.0.0.0/8", "2001:db8::/32"] } },
+    };
     const ips = (...c: string[]) => dp(0, { "aws:destination-ip-addresses": { cidrs: c } });
     assert.deepEqual(types(run([b], [ips("10.1.2.3", "2001:db8:5::1"), ips("10.1.2.3", "192.0.2.1"), ips("2001:db9::1")])), ["-", "in-alarm", "-"]);
-    const deny: Behavior = { name: "deny", metric: "aws:destination-ip-addresses", criteria: { comparisonOperator: "not-in-cidr-set", value: { cidrs: ["203.0.113.0/24"] } } };
+    const deny: Behavior = {
+      name: "deny",
+      metric: "aws:destination-ip-addresses",
+      criteria: { comparisonOperator: "not-in-cidr-set", value: { cidrs: ["203.0.113.0/24"] } },
+    };
     assert.deepEqual(types(run([deny], [ips("203.0.112.255"), ips("203.0.113.7")])), ["-", "in-alarm"]);
   });
 
   it("custom metrics: a number and a string-list (in-set / not-in-set)", () => {
-    const temp: Behavior = { name: "temp", metric: "soc_temp", criteria: { comparisonOperator: "less-than", value: { number: 80 }, consecutiveDatapointsToAlarm: 2 } };
+    const temp: Behavior = {
+      name: "temp",
+      metric: "soc_temp",
+      criteria: { comparisonOperator: "less-than", value: { number: 80 }, consecutiveDatapointsToAlarm: 2 },
+    };
     const procs: Behavior = { name: "procs", metric: "listeners", criteria: { comparisonOperator: "in-set", value: { strings: ["sshd", "nginx"] } } };
     const miner: Behavior = { name: "miner", metric: "listeners", criteria: { comparisonOperator: "not-in-set", value: { strings: ["xmrig"] } } };
     const point = (t: number, temperature: number, names: string[]) => dp(t, { soc_temp: { number: temperature }, listeners: { strings: names } });
-    const events = run([temp, procs, miner], [point(1, 70, ["sshd"]), point(2, 85, ["sshd", "nginx"]), point(3, 90, ["sshd", "xmrig"]), point(4, 60, ["sshd"])]);
+    const events = run(
+      [temp, procs, miner],
+      [point(1, 70, ["sshd"]), point(2, 85, ["sshd", "nginx"]), point(3, 90, ["sshd", "xmrig"]), point(4, 60, ["sshd"])],
+    );
     assert.deepEqual(
-      events.map((e) => e.map((x) => `${x.behavior.name}:${x.violationEventType}`).sort().join(",")),
+      events.map((e) =>
+        e
+          .map((x) => `${x.behavior.name}:${x.violationEventType}`)
+          .sort()
+          .join(","),
+      ),
       ["", "", "miner:in-alarm,procs:in-alarm,temp:in-alarm", "miner:alarm-cleared,procs:alarm-cleared,temp:alarm-cleared"],
     );
     assert.deepEqual(events[2]!.find((e) => e.behavior.name === "temp")!.metricValue, { number: 90 });
@@ -78,13 +106,21 @@ describe("compliance: a behavior describes normal behaviour", () => {
 
 describe("datapoints, windows and streaks", () => {
   it("a report without the metric is no datapoint: it neither violates nor breaks a streak", () => {
-    const b: Behavior = { name: "b", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than", value: { count: 100 }, consecutiveDatapointsToAlarm: 2 } };
+    const b: Behavior = {
+      name: "b",
+      metric: "aws:all-bytes-out",
+      criteria: { comparisonOperator: "less-than", value: { count: 100 }, consecutiveDatapointsToAlarm: 2 },
+    };
     const bytes = (t: number, n?: number) => dp(t, n === undefined ? {} : { "aws:all-bytes-out": { count: n } });
     assert.deepEqual(types(run([b], [bytes(1, 500), bytes(2), bytes(3, 500)])), ["-", "-", "in-alarm"]);
   });
 
   it("durationSeconds sums a delta metric over the trailing window; gauges take the latest", () => {
-    const b: Behavior = { name: "b", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", value: { count: 1000 }, durationSeconds: 600 } };
+    const b: Behavior = {
+      name: "b",
+      metric: "aws:all-bytes-out",
+      criteria: { comparisonOperator: "less-than-equals", value: { count: 1000 }, durationSeconds: 600 },
+    };
     const bytes = (s: number, n: number) => dp(s * 1000, { "aws:all-bytes-out": { count: n } });
     const events = run([b], [bytes(0, 400), bytes(300, 400), bytes(600, 400), bytes(900, 100)]);
     // windows (t-600, t]: 400, 800, 800 (0 s is out), 500
@@ -94,7 +130,11 @@ describe("datapoints, windows and streaks", () => {
   });
 
   it("alarm after N violating datapoints in a row, clear after M compliant ones", () => {
-    const b: Behavior = { name: "b", metric: "aws:num-listening-tcp-ports", criteria: { comparisonOperator: "less-than-equals", value: { count: 3 }, consecutiveDatapointsToAlarm: 3, consecutiveDatapointsToClear: 2 } };
+    const b: Behavior = {
+      name: "b",
+      metric: "aws:num-listening-tcp-ports",
+      criteria: { comparisonOperator: "less-than-equals", value: { count: 3 }, consecutiveDatapointsToAlarm: 3, consecutiveDatapointsToClear: 2 },
+    };
     const n = (t: number, c: number) => dp(t, { "aws:num-listening-tcp-ports": { count: c } });
     const ev = run([b], [n(1, 5), n(2, 5), n(3, 1), n(4, 5), n(5, 5), n(6, 5), n(7, 1), n(8, 5), n(9, 1), n(10, 1)]);
     assert.deepEqual(types(ev), ["-", "-", "-", "-", "-", "in-alarm", "-", "-", "-", "alarm-cleared"]);
@@ -102,7 +142,15 @@ describe("datapoints, windows and streaks", () => {
     assert.equal(raised.violationEventTime, 6);
     assert.equal(ev[9]![0]!.violationId, raised.violationId, "one id per alarm episode");
     assert.match(raised.violationId, /^[0-9a-f]{32}$/);
-    assert.deepEqual(Object.keys(raised).sort(), ["behavior", "metricValue", "securityProfileName", "thingName", "violationEventTime", "violationEventType", "violationId"]);
+    assert.deepEqual(Object.keys(raised).sort(), [
+      "behavior",
+      "metricValue",
+      "securityProfileName",
+      "thingName",
+      "violationEventTime",
+      "violationEventType",
+      "violationId",
+    ]);
   });
 
   it("a behavior or profile removed while in alarm ends as alarm-invalidated", () => {
@@ -110,7 +158,10 @@ describe("datapoints, windows and streaks", () => {
     const states: AlarmStates = {};
     run([b], [dp(1, { "aws:num-listening-tcp-ports": { count: 5 } })], states);
     const { events } = evaluate([], [], dp(2, {}), states, opts);
-    assert.deepEqual(events.map((e) => [e.violationEventType, e.behavior.name, e.metricValue]), [["alarm-invalidated", "b", { count: 5 }]]);
+    assert.deepEqual(
+      events.map((e) => [e.violationEventType, e.behavior.name, e.metricValue]),
+      [["alarm-invalidated", "b", { count: 5 }]],
+    );
     assert.deepEqual(states, {});
   });
 });
@@ -126,7 +177,11 @@ describe("statistical thresholds: the device's own baseline", () => {
   });
 
   it("learns until enough earlier datapoints exist, then judges against them (current one excluded)", () => {
-    const b: Behavior = { name: "b", metric: "aws:all-packets-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p100" } } };
+    const b: Behavior = {
+      name: "b",
+      metric: "aws:all-packets-out",
+      criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p100" } },
+    };
     const pk = (t: number, n: number) => dp(t, { "aws:all-packets-out": { count: n } });
     const p = [profile(b)];
     const states: AlarmStates = {};
@@ -140,28 +195,42 @@ describe("statistical thresholds: the device's own baseline", () => {
   });
 
   it("the blog's greater-than p99.99 flags nearly everything; less-than-equals is what it meant", () => {
-    const make = (op: "greater-than" | "less-than-equals"): Behavior => ({ name: op, metric: "aws:all-packets-out", criteria: { comparisonOperator: op, statisticalThreshold: { statistic: "p99.99" }, durationSeconds: 300 } });
+    const make = (op: "greater-than" | "less-than-equals"): Behavior => ({
+      name: op,
+      metric: "aws:all-packets-out",
+      criteria: { comparisonOperator: op, statisticalThreshold: { statistic: "p99.99" }, durationSeconds: 300 },
+    });
     const points = Array.from({ length: 60 }, (_, i) => dp(i * 300_000, { "aws:all-packets-out": { count: 100 + (i % 7) } }));
     points.push(dp(60 * 300_000, { "aws:all-packets-out": { count: 100_000 } }));
     const learned = { ...opts, minStatisticalDatapoints: 30 };
     const gt = run([make("greater-than")], points, {}, learned).flat();
     const le = run([make("less-than-equals")], points, {}, learned).flat();
     assert.equal(gt[0]?.violationEventType, "in-alarm");
-    assert.ok(gt[0]!.violationEventTime < 60 * 300_000, "alarms on ordinary traffic");
-    assert.deepEqual(le.map((e) => [e.violationEventType, e.violationEventTime]), [["in-alarm", 60 * 300_000]]);
+    assert.ok(gt[0].violationEventTime < 60 * 300_000, "alarms on ordinary traffic");
+    assert.deepEqual(
+      le.map((e) => [e.violationEventType, e.violationEventTime]),
+      [["in-alarm", 60 * 300_000]],
+    );
   });
 });
 
 describe("incremental baselines", () => {
   it("give the same verdicts as sorting the history each time, while the history grows and loses its oldest", () => {
-    const b = (stat: string, durationSeconds?: number): Behavior => ({ name: `${stat.replace(".", "_")}-${durationSeconds ?? 0}`, metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: stat as never }, ...(durationSeconds ? { durationSeconds } : {}) } });
+    const b = (stat: string, durationSeconds?: number): Behavior => ({
+      name: `${stat.replace(".", "_")}-${durationSeconds ?? 0}`,
+      metric: "aws:all-bytes-out",
+      criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: stat as never }, ...(durationSeconds ? { durationSeconds } : {}) },
+    });
     const p = [profile(b("p50"), b("p90", 600), b("p100"), b("p0.1", 900))];
     const cached = new Baselines();
     const history: Datapoint[] = [];
     const a: AlarmStates = {};
     const z: AlarmStates = {};
     for (let i = 0; i < 300; i++) {
-      const d = { ...dp(i * 300_000, { "aws:all-bytes-out": { count: (i * 7919) % 1000 + (i % 50 === 0 ? 5000 : 0) } }), interval: i === 0 ? undefined : 300 - (i % 3) * 100 };
+      const d = {
+        ...dp(i * 300_000, { "aws:all-bytes-out": { count: ((i * 7919) % 1000) + (i % 50 === 0 ? 5000 : 0) } }),
+        interval: i === 0 ? undefined : 300 - (i % 3) * 100,
+      };
       const plain = evaluate(p, history, d, a, opts).verdicts.map((v) => `${v.outcome}:${v.threshold}`);
       const fast = evaluate(p, history, d, z, { ...opts, baselines: cached }).verdicts.map((v) => `${v.outcome}:${v.threshold}`);
       assert.deepEqual(fast, plain, `datapoint ${i}`);
@@ -187,7 +256,8 @@ describe("the default profile", () => {
     const seen: string[] = [];
     for (const [i, r] of [...normal, ...spike].entries()) {
       const d = { ...datapointOf(r), ...(i > 0 ? { interval: 300 } : {}) };
-      for (const e of evaluate([DEFAULT_PROFILE], history, d, states, { ...opts, minStatisticalDatapoints: 30 }).events) seen.push(`${(d.time - 1_790_000_000_000) / 300_000}:${e.behavior.name}:${e.violationEventType}`);
+      for (const e of evaluate([DEFAULT_PROFILE], history, d, states, { ...opts, minStatisticalDatapoints: 30 }).events)
+        seen.push(`${(d.time - 1_790_000_000_000) / 300_000}:${e.behavior.name}:${e.violationEventType}`);
       history.push(d);
     }
     // Two violating datapoints in a row raise each alarm; two compliant ones clear it.
@@ -224,12 +294,38 @@ describe("commands", () => {
 
   it("check-profile: errors name profile, behavior and field (exit 1); lints the blog profile (exit 0)", () => {
     const dir = tempDir();
-    writeFileSync(join(dir, "bad.json"), JSON.stringify({ securityProfileName: "Bad", behaviors: [{ name: "B1", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "less-than", value: { count: 3 }, consecutiveDatapointsToAlarm: 11 } }] }));
+    writeFileSync(
+      join(dir, "bad.json"),
+      JSON.stringify({
+        securityProfileName: "Bad",
+        behaviors: [
+          {
+            name: "B1",
+            metric: "aws:listening-tcp-ports",
+            criteria: { comparisonOperator: "less-than", value: { count: 3 }, consecutiveDatapointsToAlarm: 11 },
+          },
+        ],
+      }),
+    );
     const bad = bundle(["check-profile", join(dir, "bad.json")]);
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /ERROR profile Bad behavior B1: criteria\.consecutiveDatapointsToAlarm: must be in range \[1,10\]/);
     assert.match(bad.stdout, /ERROR profile Bad behavior B1: criteria\.comparisonOperator: less-than does not apply to aws:listening-tcp-ports/);
-    writeFileSync(join(dir, "blog.json"), JSON.stringify({ securityProfileName: "DataExfiltrationCheck", behaviors: [{ name: "PacketExfiltration", metric: "aws:all-packets-out", criteria: { comparisonOperator: "greater-than", durationSeconds: 300, statisticalThreshold: { statistic: "p99.99" } } }, { name: "Msgs", metric: "aws:num-messages-sent", criteria: { comparisonOperator: "less-than", value: { count: 5 }, durationSeconds: 300 } }, { name: "ML", metric: "aws:all-bytes-out", criteria: { mlDetectionConfig: { confidenceLevel: "HIGH" } } }] }));
+    writeFileSync(
+      join(dir, "blog.json"),
+      JSON.stringify({
+        securityProfileName: "DataExfiltrationCheck",
+        behaviors: [
+          {
+            name: "PacketExfiltration",
+            metric: "aws:all-packets-out",
+            criteria: { comparisonOperator: "greater-than", durationSeconds: 300, statisticalThreshold: { statistic: "p99.99" } },
+          },
+          { name: "Msgs", metric: "aws:num-messages-sent", criteria: { comparisonOperator: "less-than", value: { count: 5 }, durationSeconds: 300 } },
+          { name: "ML", metric: "aws:all-bytes-out", criteria: { mlDetectionConfig: { confidenceLevel: "HIGH" } } },
+        ],
+      }),
+    );
     const blog = bundle(["check-profile", join(dir, "blog.json")]);
     assert.equal(blog.status, 0, blog.stdout);
     assert.match(blog.stdout, /WARN .*PacketExfiltration: "greater-than p99\.99" says normal is above the 99\.99th percentile/);
@@ -244,17 +340,37 @@ describe("commands", () => {
 
   it("replay evaluates NDJSON reports, long or short names, and prints violation events", () => {
     const dir = tempDir();
-    writeFileSync(join(dir, "p.json"), JSON.stringify([{ securityProfileName: "Ports", behaviors: [{ name: "OnlySsh", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }] }]));
-    const r = (id: number, ports: number[]) => ({ header: { report_id: id, version: "1.0" }, metrics: { listening_tcp_ports: { ports: ports.map((port) => ({ port })), total: ports.length } } });
-    writeFileSync(join(dir, "reports.ndjson"), [JSON.stringify(r(1, [22])), JSON.stringify(toShortNames(r(2, [22, 8080]))), "not json", JSON.stringify(r(3, [22]))].join("\n"));
+    writeFileSync(
+      join(dir, "p.json"),
+      JSON.stringify([
+        {
+          securityProfileName: "Ports",
+          behaviors: [{ name: "OnlySsh", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }],
+        },
+      ]),
+    );
+    const r = (id: number, ports: number[]) => ({
+      header: { report_id: id, version: "1.0" },
+      metrics: { listening_tcp_ports: { ports: ports.map((port) => ({ port })), total: ports.length } },
+    });
+    writeFileSync(
+      join(dir, "reports.ndjson"),
+      [JSON.stringify(r(1, [22])), JSON.stringify(toShortNames(r(2, [22, 8080]))), "not json", JSON.stringify(r(3, [22]))].join("\n"),
+    );
     const out = bundle(["replay", "--profile", join(dir, "p.json"), "--reports", join(dir, "reports.ndjson"), "--thing", "gw-1"]);
     assert.equal(out.status, 0, out.stderr);
-    const events = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const events = out.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { violationEventType: unknown; violationEventTime: unknown; thingName: unknown; metricValue: unknown });
     // Ids below 1e11 are epoch seconds (the Python agent, the embedded C demo): times are in ms.
-    assert.deepEqual(events.map((e) => [e.violationEventType, e.violationEventTime, e.thingName, e.metricValue]), [
-      ["in-alarm", 2000, "gw-1", { ports: [22, 8080] }],
-      ["alarm-cleared", 3000, "gw-1", { ports: [22] }],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.violationEventType, e.violationEventTime, e.thingName, e.metricValue]),
+      [
+        ["in-alarm", 2000, "gw-1", { ports: [22, 8080] }],
+        ["alarm-cleared", 3000, "gw-1", { ports: [22] }],
+      ],
+    );
     assert.match(out.stderr, /WARN replay\.line_skipped line=3/);
   });
 });

@@ -31,7 +31,16 @@ const Documented = z.strictObject({
     z.strictObject({
       name: z.string(),
       thing: z.string(),
-      value: z.strictObject({ cidrs: z.array(z.string()), count: z.number(), number: z.number(), numbers: z.array(z.number()), ports: z.array(z.number()), strings: z.array(z.string()) }).partial(),
+      value: z
+        .strictObject({
+          cidrs: z.array(z.string()),
+          count: z.number(),
+          number: z.number(),
+          numbers: z.array(z.number()),
+          ports: z.array(z.number()),
+          strings: z.array(z.string()),
+        })
+        .partial(),
       version: z.number(),
       timestamp: z.number(),
       dimension: z.strictObject({ name: z.string(), operator: z.string() }).optional(),
@@ -62,7 +71,11 @@ const dp: Datapoint = {
 describe("export messages", () => {
   it("carry exactly the marked device-side metrics, in the service's schema, at the sample's time", () => {
     const plan = exportPlan([profile]);
-    assert.deepEqual([...plan].map(([t, m]) => [t, [...m].sort()]), [["defender/export", ["aws:all-bytes-out", "aws:destination-ip-addresses"]]], "not the unmarked ones, not the cloud-side one");
+    assert.deepEqual(
+      [...plan].map(([t, m]) => [t, [...m].sort()]),
+      [["defender/export", ["aws:all-bytes-out", "aws:destination-ip-addresses"]]],
+      "not the unmarked ones, not the cloud-side one",
+    );
     const { batches, cuts } = exportMessages(plan, dp, "gw-1");
     assert.deepEqual(cuts, []);
     assert.equal(batches.length, 1);
@@ -77,7 +90,10 @@ describe("export messages", () => {
   });
 
   it("are split to stay within a message, and a list too long for one alone is cut with its total said", () => {
-    const many: Datapoint = { ...dp, values: { ...dp.values, "aws:destination-ip-addresses": { cidrs: Array.from({ length: 500 }, (_, i) => `10.0.${i >> 8}.${i & 255}`) } } };
+    const many: Datapoint = {
+      ...dp,
+      values: { ...dp.values, "aws:destination-ip-addresses": { cidrs: Array.from({ length: 500 }, (_, i) => `10.0.${i >> 8}.${i & 255}`) } },
+    };
     const { batches, cuts } = exportMessages(exportPlan([profile]), many, "gw-1", 2000);
     assert.ok(batches.length >= 2);
     for (const b of batches) assert.ok(Buffer.byteLength(JSON.stringify(b.message)) <= 2000);
@@ -93,16 +109,20 @@ function listTransport() {
   const t = { refuse: undefined as PublishRefused | undefined, holder: "h" as string | undefined };
   const transport: Transport = {
     holder: () => t.holder,
-    async publishToIoTCore(topic, payload) {
-      if (t.refuse) throw t.refuse;
+    publishToIoTCore(topic, payload) {
+      if (t.refuse) return Promise.reject(t.refuse);
       sent.push({ topic, body: String(payload) });
+      return Promise.resolve();
     },
   };
   return { transport, sent, t };
 }
 
 describe("the export outbox", () => {
-  const batch = (i: number) => ({ topic: "defender/export", message: { version: "1.0" as const, metrics: [{ name: "aws:all-bytes-out", thing: "gw-1", value: { count: i }, version: 1 as const, timestamp: i }] } });
+  const batch = (i: number) => ({
+    topic: "defender/export",
+    message: { version: "1.0" as const, metrics: [{ name: "aws:all-bytes-out", thing: "gw-1", value: { count: i }, version: 1 as const, timestamp: i }] },
+  });
 
   it("keeps messages across a restart and a refusal, and delivers them in order", async () => {
     const dir = tempDir();
@@ -118,7 +138,10 @@ describe("the export outbox", () => {
     assert.equal(log.lines.filter((l) => l.startsWith("ERROR export.not_published")).length, 1, "said once");
     t.refuse = undefined;
     await again.deliver(transport);
-    assert.deepEqual(sent.map((s) => JSON.parse(s.body).metrics[0].value.count), [1, 2, 3]);
+    assert.deepEqual(
+      sent.map((s) => (JSON.parse(s.body) as { metrics: Array<{ value: { count: unknown } }> }).metrics[0]!.value.count),
+      [1, 2, 3],
+    );
     assert.equal(again.size, 0);
   });
 
@@ -158,10 +181,15 @@ describe("metrics export end to end", () => {
     try {
       const p = s.start();
       await p.waitForLine(/INFO agent\.started/);
-      const exported = () => s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => Documented.parse(JSON.parse(m.payload.toString("utf8"))));
+      const exported = () =>
+        s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => Documented.parse(JSON.parse(m.payload.toString("utf8"))));
       await s.nucleus.waitFor(() => exported().length >= 1, 30_000, "a first export");
       setDev(root, [1500, 15, 2700, 27]);
-      await s.nucleus.waitFor(() => exported().some((m) => m.metrics.some((x) => x.name === "aws:all-bytes-out" && x.value.count === 700)), 30_000, "the second sample's 700 bytes out");
+      await s.nucleus.waitFor(
+        () => exported().some((m) => m.metrics.some((x) => x.name === "aws:all-bytes-out" && x.value.count === 700)),
+        30_000,
+        "the second sample's 700 bytes out",
+      );
       for (const m of exported()) for (const x of m.metrics) assert.equal(x.thing, THING);
     } finally {
       await s.close();
@@ -174,7 +202,8 @@ describe("metrics export end to end", () => {
     const s = await setup({ ProcRoot: root, PublishMetrics: "false", SampleIntervalSeconds: "10", DefaultProfile: "false", SecurityProfiles: [profile] });
     try {
       const p = s.start();
-      const exported = () => s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => Documented.parse(JSON.parse(m.payload.toString("utf8"))));
+      const exported = () =>
+        s.nucleus.cloudMessages.filter((m) => m.topicName === "defender/export").map((m) => Documented.parse(JSON.parse(m.payload.toString("utf8"))));
       await s.nucleus.waitFor(() => exported().length >= 1, 30_000, "a first export");
       s.nucleus.refuseConnections = true;
       s.nucleus.dropConnections();
@@ -183,7 +212,9 @@ describe("metrics export end to end", () => {
       // Two samples while disconnected, 500 then 300 more bytes out, each waited for in the outbox file.
       const pending = (): number[] => {
         try {
-          const stored = JSON.parse(readFileSync(join(s.workDir, "exports.json"), "utf8")) as { pending: Array<{ message: { metrics: Array<{ name: string; value: { count?: number } }> } }> };
+          const stored = JSON.parse(readFileSync(join(s.workDir, "exports.json"), "utf8")) as {
+            pending: Array<{ message: { metrics: Array<{ name: string; value: { count?: number } }> } }>;
+          };
           return stored.pending.flatMap((e) => e.message.metrics.filter((x) => x.name === "aws:all-bytes-out").map((x) => x.value.count!));
         } catch {
           return [];
@@ -195,11 +226,24 @@ describe("metrics export end to end", () => {
       await s.nucleus.waitFor(() => pending().includes(300), 30_000, "the second, kept");
       assert.equal(exported().length, before, "nothing could go");
       s.nucleus.refuseConnections = false;
-      await s.nucleus.waitFor(() => exported().some((m) => m.metrics.some((x) => x.name === "aws:all-bytes-out" && x.value.count === 300)), 30_000, "the export of the second sample of the outage");
-      const out = exported().slice(before).flatMap((m) => m.metrics.filter((x) => x.name === "aws:all-bytes-out"));
+      await s.nucleus.waitFor(
+        () => exported().some((m) => m.metrics.some((x) => x.name === "aws:all-bytes-out" && x.value.count === 300)),
+        30_000,
+        "the export of the second sample of the outage",
+      );
+      const out = exported()
+        .slice(before)
+        .flatMap((m) => m.metrics.filter((x) => x.name === "aws:all-bytes-out"));
       const times = out.map((x) => x.timestamp);
-      assert.deepEqual(times, [...times].sort((a, b) => a - b), "in the order of the samples");
-      assert.ok(out.some((x) => x.value.count === 500), "the first sample of the outage too");
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => a - b),
+        "in the order of the samples",
+      );
+      assert.ok(
+        out.some((x) => x.value.count === 500),
+        "the first sample of the outage too",
+      );
     } finally {
       await s.close();
     }
@@ -207,13 +251,38 @@ describe("metrics export end to end", () => {
 
   it("a suppressed behavior's alarm reaches the local topic and not the alert path on IoT Core", async () => {
     const root = copyFixture("tricky");
-    const quiet = { securityProfileName: "Quiet", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } }, suppressAlerts: true }] };
-    const loud = { securityProfileName: "Loud", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }] };
-    const s = await setup({ ProcRoot: root, PublishMetrics: "false", SampleIntervalSeconds: "10", DefaultProfile: "false", ViolationIoTTopic: "defender/violations/{thing}", SecurityProfiles: [quiet, loud] });
+    const quiet = {
+      securityProfileName: "Quiet",
+      behaviors: [
+        {
+          name: "OnlyKnownTcpPorts",
+          metric: "aws:listening-tcp-ports",
+          criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } },
+          suppressAlerts: true,
+        },
+      ],
+    };
+    const loud = {
+      securityProfileName: "Loud",
+      behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }],
+    };
+    const s = await setup({
+      ProcRoot: root,
+      PublishMetrics: "false",
+      SampleIntervalSeconds: "10",
+      DefaultProfile: "false",
+      ViolationIoTTopic: "defender/violations/{thing}",
+      SecurityProfiles: [quiet, loud],
+    });
     try {
       s.start();
       const local = (name: string) => s.nucleus.localPublishes.filter((x) => (x.message as { securityProfileName?: string }).securityProfileName === name);
-      const cloud = (name: string) => s.nucleus.cloudMessages.filter((m) => m.topicName === `defender/violations/${THING}` && JSON.parse(m.payload.toString("utf8")).securityProfileName === name);
+      const cloud = (name: string) =>
+        s.nucleus.cloudMessages.filter(
+          (m) =>
+            m.topicName === `defender/violations/${THING}` &&
+            (JSON.parse(m.payload.toString("utf8")) as { securityProfileName: unknown }).securityProfileName === name,
+        );
       await s.nucleus.waitFor(() => local("Quiet").length > 0 && local("Loud").length > 0 && cloud("Loud").length > 0, 30_000, "both alarms delivered");
       assert.equal(cloud("Quiet").length, 0, "the suppressed one is not on the alert path");
     } finally {

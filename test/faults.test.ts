@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { CollectContext, newMemory } from "../src/collect/context.js";
@@ -36,7 +36,6 @@ after(async () => {
 });
 const accepted = (s: Setup) => s.nucleus.service.reports.filter((r) => r.outcome === "accepted");
 
-
 describe("custom metric sources cannot stop the loop or leak a secret", () => {
   const reader = (defs: unknown, procRoot: string) => {
     const log = recordingLogger();
@@ -49,7 +48,7 @@ describe("custom metric sources cannot stop the loop or leak a secret", () => {
     const root = copyFixture("custom");
     writeFileSync(join(root, "files", "aaaa"), `${"a".repeat(40)}b\n`);
     execFileSync("mkfifo", [join(root, "files", "fifo")]);
-    writeFileSync(join(root, "files", "big"), `${"word ".repeat(25 * 1024 * 1024 / 5)}`); // 25 MB of string list
+    writeFileSync(join(root, "files", "big"), "word ".repeat((25 * 1024 * 1024) / 5)); // 25 MB of string list
     writeFileSync(join(root, "files", "huge"), "");
     truncateSync(join(root, "files", "huge"), 2 * 1024 ** 3); // 2 GB, sparse
     symlinkSync("/dev/zero", join(root, "files", "zero"));
@@ -76,7 +75,10 @@ describe("custom metric sources cannot stop the loop or leak a secret", () => {
 
   it("the component's environment (its IPC token) cannot be read, by path or by a symlink", () => {
     const proc = tempDir();
-    const bad = applyConfiguration({ CustomMetrics: { token: { type: "string-list", source: "file", path: "/proc/self/environ", regex: "SVCUID=(...)" } } }, DEFAULT_CONFIG);
+    const bad = applyConfiguration(
+      { CustomMetrics: { token: { type: "string-list", source: "file", path: "/proc/self/environ", regex: "SVCUID=(...)" } } },
+      DEFAULT_CONFIG,
+    );
     assert.match(bad.problems.map((p) => `${p.key}: ${p.rule}`).join(), /CustomMetrics: token\.path: \/proc\/self\/environ is a per-process file/);
     assert.deepEqual(bad.config.CustomMetrics, {}, "refused, the last good definitions stay");
     symlinkSync(`/proc/${process.pid}/environ`, join(proc, "innocent"));
@@ -87,7 +89,10 @@ describe("custom metric sources cannot stop the loop or leak a secret", () => {
 
   it("an interval past Node's timer range is refused by name; run with one exits 2", () => {
     const bad = applyConfiguration({ SampleIntervalSeconds: "2147484" }, DEFAULT_CONFIG);
-    assert.deepEqual(bad.problems.map((p) => p.key), ["SampleIntervalSeconds"]);
+    assert.deepEqual(
+      bad.problems.map((p) => p.key),
+      ["SampleIntervalSeconds"],
+    );
     assert.equal(bad.config.SampleIntervalSeconds, 300);
     for (const v of ["3000000", "0", "NaN", "Infinity", "1e309"]) {
       const r = spawnSync(process.execPath, [BUNDLE, "run", "--interval", v], { encoding: "utf8" });
@@ -115,7 +120,11 @@ describe("what the component reads may be wrong or missing", () => {
     assert.equal(report(s.nucleus.publishes.at(-1)!).metrics?.network_stats, undefined, "no traffic figure rather than a false one");
     rmSync(join(root, "net/dev"), { recursive: true });
     setDev(root, [1500, 15, 2600, 26]);
-    await s.nucleus.waitFor(() => JSON.stringify(s.nucleus.service.acceptedTraffic()) === JSON.stringify({ bytes_in: 500, bytes_out: 600, packets_in: 5, packets_out: 6 }), 30_000, `the true deltas, have ${JSON.stringify(s.nucleus.service.acceptedTraffic())}`);
+    await s.nucleus.waitFor(
+      () => JSON.stringify(s.nucleus.service.acceptedTraffic()) === JSON.stringify({ bytes_in: 500, bytes_out: 600, packets_in: 5, packets_out: 6 }),
+      30_000,
+      `the true deltas, have ${JSON.stringify(s.nucleus.service.acceptedTraffic())}`,
+    );
   });
 
   it("a mistyped ProcRoot is an error that says so, and nothing is published as if the device were idle", async () => {
@@ -137,22 +146,28 @@ describe("what the component reads may be wrong or missing", () => {
     const dev = "Inter-|\n face |\n  eth-é: 100 1 0 0 0 0 0 0 200 2 0 0 0 0 0 0\n  eth0: 7 1 0 0 0 0 0 0 8 1 0 0 0 0 0 0\n";
     const root = copyFixture("tricky");
     writeFileSync(join(root, "net/dev"), dev, "utf8");
-    assert.deepEqual(new ProcFS(root).netDev().records.map((r) => r.name), ["eth-é", "eth0"]);
+    assert.deepEqual(
+      new ProcFS(root).netDev().records.map((r) => r.name),
+      ["eth-é", "eth0"],
+    );
     assert.equal(parseNetDev(dev).records[0]!.name, "eth-é");
     const r = spawnSync(process.execPath, [BUNDLE, "collect", "--proc-root", root, "--exclude-interfaces", "eth-é,lo"], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
   });
 
-  it("a value out of range costs its line or block, never the whole report", async () => {
+  it("a value out of range costs its line or block, never the whole report", () => {
     const root = copyFixture("tricky");
-    writeFileSync(join(root, "net/dev"), "Inter-|\n face |\n  eth0: 18446744073709551615 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n  eth1: 10 1 0 0 0 0 0 0 20 2 0 0 0 0 0 0\n");
+    writeFileSync(
+      join(root, "net/dev"),
+      "Inter-|\n face |\n  eth0: 18446744073709551615 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n  eth1: 10 1 0 0 0 0 0 0 20 2 0 0 0 0 0 0\n",
+    );
     const state = join(tempDir(), "state.json");
     const first = spawnSync(process.execPath, [BUNDLE, "collect", "--proc-root", root, "--state", state], { encoding: "utf8" });
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stderr, /WARN procfs\.malformed_lines file=.*net\/dev skipped=1/);
-    const doc = JSON.parse(first.stdout);
+    const doc = JSON.parse(first.stdout) as { metrics: { listening_tcp_ports: { total: unknown } } };
     assert.equal(doc.metrics.listening_tcp_ports.total, 5, "the rest of the report is there");
-    assert.deepEqual(Object.keys(JSON.parse(readFileSync(state, "utf8")).reportCounters), ["eth1"]);
+    assert.deepEqual(Object.keys((JSON.parse(readFileSync(state, "utf8")) as { reportCounters: object }).reportCounters), ["eth1"]);
   });
 });
 
@@ -162,7 +177,19 @@ describe("clock steps", () => {
     const now = Date.now();
     writeFileSync(
       join(workDir, "state.json"),
-      JSON.stringify({ kind: "community.greengrass.DeviceDefender/state", version: 2, reportId: now + shift, lastPublishAt: now + shift, lastSampleAt: now + shift, ledger: { carry: { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 }, outstanding: [], settled: [], totals: { accepted: 0, rejected: 0, refused: 0, presumedLost: 0, unconfirmed: 0, doubleCounted: 0 } } }),
+      JSON.stringify({
+        kind: "community.greengrass.DeviceDefender/state",
+        version: 2,
+        reportId: now + shift,
+        lastPublishAt: now + shift,
+        lastSampleAt: now + shift,
+        ledger: {
+          carry: { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 },
+          outstanding: [],
+          settled: [],
+          totals: { accepted: 0, rejected: 0, refused: 0, presumedLost: 0, unconfirmed: 0, doubleCounted: 0 },
+        },
+      }),
     );
   };
 
@@ -228,7 +255,10 @@ describe("persisted files: corrupt, full disk, read-only, killed mid-write", () 
     await new Promise((r) => setTimeout(r, 200));
     p.child.kill("SIGTERM");
     assert.equal((await p.exited).code, 0);
-    assert.deepEqual(readdirSync(s.workDir).filter((f) => f.includes("defender-tmp")), []);
+    assert.deepEqual(
+      readdirSync(s.workDir).filter((f) => f.includes("defender-tmp")),
+      [],
+    );
     for (const f of ["state.json", "detect.json", "config.json"]) assert.doesNotThrow(() => JSON.parse(readFileSync(join(s.workDir, f), "utf8")), f);
     assert.equal(p.count(/store\.file_set_aside/), 0, "nothing was corrupt");
   });
@@ -241,13 +271,20 @@ describe("persisted files: corrupt, full disk, read-only, killed mid-write", () 
     rmSync(join(s.workDir, "history"), { recursive: true });
     await s.nucleus.waitFor(() => accepted(s).length >= 4, 30_000, "two more accepted reports");
     for (const f of ["state.json", "detect.json"]) assert.doesNotThrow(() => JSON.parse(readFileSync(join(s.workDir, f), "utf8")), `${f} written again`);
-    assert.ok(readdirSync(join(s.workDir, "history")).some((f) => f.endsWith(".ndjson")), "the history goes on in a new segment");
+    assert.ok(
+      readdirSync(join(s.workDir, "history")).some((f) => f.endsWith(".ndjson")),
+      "the history goes on in a new segment",
+    );
     rmSync(s.workDir, { recursive: true }); // the whole work folder
     await s.nucleus.waitFor(() => accepted(s).length >= 6, 30_000, "two more accepted reports");
     for (const f of ["state.json", "detect.json"]) assert.doesNotThrow(() => JSON.parse(readFileSync(join(s.workDir, f), "utf8")), `${f} in a new work folder`);
     assert.ok(p.count(/WARN store\.folder_recreated/) >= 2, "said");
     const ids = accepted(s).map((r) => Number(r.reportId));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), "report ids still increase");
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      "report ids still increase",
+    );
     assert.equal(p.count(/ERROR/), 0, p.lines.filter((l) => l.startsWith("ERROR")).join("\n"));
   });
 
@@ -269,13 +306,19 @@ describe("persisted files: corrupt, full disk, read-only, killed mid-write", () 
       const key = /file=(\S+) code=(\S+)/.exec(l)!.slice(1).join(" ");
       errorsPerFile.set(key, (errorsPerFile.get(key) ?? 0) + 1);
     }
-    assert.ok([...errorsPerFile.values()].every((n) => n === 1), JSON.stringify([...errorsPerFile]));
+    assert.ok(
+      [...errorsPerFile.values()].every((n) => n === 1),
+      JSON.stringify([...errorsPerFile]),
+    );
     rmSync(join(s.workDir, "filler"));
     await p.waitForLine(/INFO store\.write_recovered/);
     p.child.kill("SIGTERM");
     await p.exited;
     for (const f of readdirSync(join(s.workDir, "history"))) {
-      for (const line of readFileSync(join(s.workDir, "history", f), "utf8").split("\n").filter((l) => l !== "")) assert.doesNotThrow(() => JSON.parse(line), `${f}: ${line.slice(0, 40)}`);
+      for (const line of readFileSync(join(s.workDir, "history", f), "utf8")
+        .split("\n")
+        .filter((l) => l !== ""))
+        assert.doesNotThrow(() => JSON.parse(line), `${f}: ${line.slice(0, 40)}`);
     }
   });
 
@@ -305,11 +348,17 @@ describe("persisted files: corrupt, full disk, read-only, killed mid-write", () 
     const { spawn } = await import("node:child_process");
     const child = spawn(process.execPath, [...recipeRun().flags, BUNDLE], {
       cwd: s.workDir,
-      env: { PATH: process.env.PATH, AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: s.nucleus.opts.socketPath, SVCUID: s.nucleus.opts.svcuid, AWS_IOT_THING_NAME: "test-thing", DEFENDER_TEST_MS_PER_SECOND: "5" },
+      env: {
+        PATH: process.env.PATH,
+        AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: s.nucleus.opts.socketPath,
+        SVCUID: s.nucleus.opts.svcuid,
+        AWS_IOT_THING_NAME: "test-thing",
+        DEFENDER_TEST_MS_PER_SECOND: "5",
+      },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let err = "";
-    child.stderr.on("data", (d) => (err += d));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     await s.nucleus.waitFor(() => accepted(s).length >= 2, 30_000, "reports after loading the history");
     child.kill("SIGTERM");
     const code = await new Promise((r) => child.on("exit", r));
@@ -325,13 +374,17 @@ describe("a container with its own network namespace", () => {
     writeFileSync(defs, JSON.stringify({ ifaces: { type: "string-list", source: "network_interface_names" } }));
     const own = spawnSync("unshare", ["-n", "cat", "/proc/net/dev"], { encoding: "utf8" });
     assert.equal(own.status, 0, own.stderr);
-    assert.deepEqual(parseNetDev(own.stdout).records.map((r) => r.name), ["lo"], "the new namespace has only lo");
-    const host = parseNetDev(readFileSync("/proc/1/net/dev", "utf8")).records.map((r) => r.name).filter((n) => n !== "lo").sort();
+    assert.deepEqual(
+      parseNetDev(own.stdout).records.map((r) => r.name),
+      ["lo"],
+      "the new namespace has only lo",
+    );
+    const host = parseNetDev(readFileSync("/proc/1/net/dev", "utf8"))
+      .records.map((r) => r.name)
+      .filter((n) => n !== "lo")
+      .sort();
     const r = spawnSync("unshare", ["-n", process.execPath, BUNDLE, "collect", "--custom-metrics", defs], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).custom_metrics.ifaces, [{ string_list: host }]);
+    assert.deepEqual((JSON.parse(r.stdout) as { custom_metrics: { ifaces: unknown } }).custom_metrics.ifaces, [{ string_list: host }]);
   });
 });
-
-void chmodSync;
-void existsSync;

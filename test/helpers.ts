@@ -27,9 +27,15 @@ export interface RecordingLogger extends Logger {
 
 export function recordingLogger(): RecordingLogger {
   const lines: string[] = [];
-  const at = (level: string) => (event: string, fields: Record<string, unknown> = {}) => {
-    lines.push(`${level} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(" ")}`.trim());
-  };
+  const at =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}) => {
+      lines.push(
+        `${level} ${event} ${Object.entries(fields)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(" ")}`.trim(),
+      );
+    };
   return { lines, debug: at("DEBUG"), info: at("INFO"), warn: at("WARN"), error: at("ERROR") };
 }
 
@@ -37,3 +43,6 @@ export function recordingLogger(): RecordingLogger {
 export function snapshotOf(root: string, byteOrder: "LE" | "BE" = "LE"): Snapshot {
   return takeSnapshot(new CollectContext(new ProcFS(root, byteOrder), new Set(["lo"]), newMemory()));
 }
+
+/** after() runs even when before() stopped part way: a variable before() sets may still be unset. */
+export const maybe = <T>(v: T): T | undefined => v;

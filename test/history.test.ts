@@ -19,13 +19,19 @@ const dp = (time: number, n: number) => ({ time, values: { "aws:all-bytes-out": 
 const big = { maxAgeMs: Infinity, maxBytes: Infinity };
 
 describe("history", () => {
-  const files = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".ndjson")).sort();
+  const files = (dir: string) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith(".ndjson"))
+      .sort();
 
   it("keeps datapoints across reopening", () => {
     const dir = join(tempDir(), HISTORY_FOLDER);
     const h = new History(dir, big);
     for (let i = 1; i <= 5; i++) h.append(dp(i * 1000, i));
-    assert.deepEqual(new History(dir, big).datapoints, [1, 2, 3, 4, 5].map((i) => dp(i * 1000, i)));
+    assert.deepEqual(
+      new History(dir, big).datapoints,
+      [1, 2, 3, 4, 5].map((i) => dp(i * 1000, i)),
+    );
   });
 
   it("a power cut mid-write loses only the datapoint being written", () => {
@@ -36,17 +42,30 @@ describe("history", () => {
     truncateSync(last, statSync(last).size - 7); // the last record is cut in the middle
     const reopened = new History(dir, big);
     assert.equal(reopened.dropped, 1);
-    assert.deepEqual(reopened.datapoints.map((d) => d.time), [1000, 2000, 3000]);
+    assert.deepEqual(
+      reopened.datapoints.map((d) => d.time),
+      [1000, 2000, 3000],
+    );
     reopened.append(dp(5000, 5)); // and the file is whole again
-    assert.deepEqual(new History(dir, big).datapoints.map((d) => d.time), [1000, 2000, 3000, 5000]);
+    assert.deepEqual(
+      new History(dir, big).datapoints.map((d) => d.time),
+      [1000, 2000, 3000, 5000],
+    );
   });
 
   it("drops the oldest first, by age and by size, a whole segment at a time, rewriting nothing that stays", () => {
     const dir = join(tempDir(), HISTORY_FOLDER);
     const byAge = new History(dir, { maxAgeMs: 3000, maxBytes: Infinity });
     for (let i = 1; i <= 6; i++) byAge.append(dp(i * 1000, i));
-    assert.deepEqual(byAge.datapoints.map((d) => d.time), [4000, 5000, 6000], "in memory: exactly the age bound");
-    assert.deepEqual(new History(dir, { maxAgeMs: 3000, maxBytes: Infinity }).datapoints.map((d) => d.time), [4000, 5000, 6000]);
+    assert.deepEqual(
+      byAge.datapoints.map((d) => d.time),
+      [4000, 5000, 6000],
+      "in memory: exactly the age bound",
+    );
+    assert.deepEqual(
+      new History(dir, { maxAgeMs: 3000, maxBytes: Infinity }).datapoints.map((d) => d.time),
+      [4000, 5000, 6000],
+    );
     const dir2 = join(tempDir(), HISTORY_FOLDER);
     const bySize = new History(dir2, { maxAgeMs: Infinity, maxBytes: 4000 });
     const seen = new Map<string, { ino: number; text: string }>();
@@ -68,9 +87,16 @@ describe("history", () => {
     assert.ok(total <= 4000, `${total} bytes on disk`);
     const kept = new History(dir2, big).datapoints.map((d) => d.time);
     assert.equal(kept.at(-1), 200_000);
-    assert.deepEqual(kept, [...kept].sort((a, b) => a - b));
+    assert.deepEqual(
+      kept,
+      [...kept].sort((a, b) => a - b),
+    );
     assert.ok(kept.length > 10 && kept[0]! > 1000);
-    assert.deepEqual(bySize.datapoints.map((d) => d.time), kept, "memory holds no more than the disk");
+    assert.deepEqual(
+      bySize.datapoints.map((d) => d.time),
+      kept,
+      "memory holds no more than the disk",
+    );
   });
 
   it("adopts the single-file history of version 1.0.0", () => {
@@ -115,8 +141,16 @@ describe("history in memory", () => {
     const profile = SecurityProfileSchema.parse({
       securityProfileName: "P",
       behaviors: [
-        { name: "Rate", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" }, durationSeconds: 900 } },
-        { name: "Conns", metric: "aws:num-established-tcp-connections", criteria: { comparisonOperator: "less-than", statisticalThreshold: { statistic: "p99" } } },
+        {
+          name: "Rate",
+          metric: "aws:all-bytes-out",
+          criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" }, durationSeconds: 900 },
+        },
+        {
+          name: "Conns",
+          metric: "aws:num-established-tcp-connections",
+          criteria: { comparisonOperator: "less-than", statisticalThreshold: { statistic: "p99" } },
+        },
         { name: "Temp", metric: "temperature", criteria: { comparisonOperator: "less-than", value: { number: 90 }, consecutiveDatapointsToAlarm: 2 } },
         { name: "Ports", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22, 443] } } },
       ],
@@ -130,7 +164,9 @@ describe("history in memory", () => {
       let array: Datapoint[] = [];
       for (const dp of all) {
         const earlier = asColumns ? history.points : array;
-        events.push(...evaluate([profile], earlier, dp, states, opts).events.map((e) => `${e.behavior.name}:${e.violationEventType}:${JSON.stringify(e.metricValue)}`));
+        events.push(
+          ...evaluate([profile], earlier, dp, states, opts).events.map((e) => `${e.behavior.name}:${e.violationEventType}:${JSON.stringify(e.metricValue)}`),
+        );
         history.append(dp);
         array = [...array, dp].filter((p) => p.time > dp.time - 86_400_000);
       }
@@ -150,12 +186,23 @@ describe("history in memory", () => {
     });
     const judging = SecurityProfileSchema.parse({
       ...retainOnly,
-      behaviors: [...retainOnly.behaviors!, { name: "Conns", metric: "aws:num-established-tcp-connections", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p100" } } }],
+      behaviors: [
+        ...retainOnly.behaviors!,
+        {
+          name: "Conns",
+          metric: "aws:num-established-tcp-connections",
+          criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p100" } },
+        },
+      ],
     });
     let config = { ...DEFAULT_CONFIG, DefaultProfile: false, SecurityProfiles: [retainOnly], StatisticalMinDatapoints: 5 };
     const detector = new Detector({ work: new WorkDir(work, recordingLogger()), thingName: "t", log: recordingLogger(), config: () => config });
     detector.configure(config);
-    const at = (i: number, conns: number): Datapoint => ({ time: 1_790_000_000_000 + i * 300_000, interval: 300, values: { "aws:all-bytes-out": { count: 10 }, "aws:num-established-tcp-connections": { count: conns } } });
+    const at = (i: number, conns: number): Datapoint => ({
+      time: 1_790_000_000_000 + i * 300_000,
+      interval: 300,
+      values: { "aws:all-bytes-out": { count: 10 }, "aws:num-established-tcp-connections": { count: conns } },
+    });
     for (let i = 0; i < 10; i++) detector.observe(at(i, 3));
     const history = (detector as unknown as { history: History }).history;
     assert.deepEqual(Object.keys(history.points.get(0).values), ["aws:all-bytes-out"], "memory: only what is judged");
@@ -164,7 +211,11 @@ describe("history in memory", () => {
     assert.equal(history.points.length, 10);
     assert.deepEqual(history.points.get(9).values["aws:num-established-tcp-connections"], { count: 3 }, "read again from disk");
     const events = detector.observe(at(10, 50));
-    assert.deepEqual(events.map((e) => `${e.behavior.name}:${e.violationEventType}`), ["Conns:in-alarm"], "judged against the ten datapoints it had only retained");
+    assert.deepEqual(
+      events.map((e) => `${e.behavior.name}:${e.violationEventType}`),
+      ["Conns:in-alarm"],
+      "judged against the ten datapoints it had only retained",
+    );
   });
 });
 
@@ -199,9 +250,12 @@ describe("violations and explore", () => {
 
   it("the history holds only the metrics the profiles use or retain", () => {
     const first = readdirSync(join(dir, HISTORY_FOLDER)).sort()[0]!;
-    const line = JSON.parse(readFileSync(join(dir, HISTORY_FOLDER, first), "utf8").split("\n")[0]!);
+    const line = JSON.parse(readFileSync(join(dir, HISTORY_FOLDER, first), "utf8").split("\n")[0]!) as { v: object };
     assert.deepEqual(Object.keys(line.v).sort(), ["aws:all-bytes-out", "aws:all-packets-out", "aws:destination-ip-addresses"]);
-    assert.deepEqual(events.map((e) => `${e.behavior.name}:${e.violationEventType}`), ["BytesOut:in-alarm", "Dst:in-alarm", "Dst:alarm-cleared", "BytesOut:alarm-cleared"]);
+    assert.deepEqual(
+      events.map((e) => `${e.behavior.name}:${e.violationEventType}`),
+      ["BytesOut:in-alarm", "Dst:in-alarm", "Dst:alarm-cleared", "BytesOut:alarm-cleared"],
+    );
   });
 
   it("violations prints the active alarms and the recent events", () => {

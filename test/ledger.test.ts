@@ -45,7 +45,10 @@ describe("traffic ledger", () => {
     l.sent({ reportId: 2, traffic: t(20), sentAt: 1, nucleus: "n1" });
     assert.ok(l.awaiting(2, 1000), "a fresh report is awaited");
     const notes = l.answer(2, true);
-    assert.deepEqual(notes.map((n) => n.kind), ["unconfirmed", "accepted"]);
+    assert.deepEqual(
+      notes.map((n) => n.kind),
+      ["unconfirmed", "accepted"],
+    );
     assert.equal(l.state.totals.unconfirmed, 1);
     assert.deepEqual(l.answer(1, false), [{ kind: "late_rejection", reportId: 1, carried: t(10) }]);
     assert.deepEqual(l.carry, t(10), "a late rejection puts the traffic back");
@@ -56,7 +59,10 @@ describe("traffic ledger", () => {
   it("property: with answers in any order, each report's traffic is settled once or carried, never lost silently", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ n: fc.integer({ min: 0, max: 1000 }), outcome: fc.constantFrom("accept", "reject", "refuse"), gapAfter: fc.boolean() }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.record({ n: fc.integer({ min: 0, max: 1000 }), outcome: fc.constantFrom("accept", "reject", "refuse"), gapAfter: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         fc.integer({ min: 0, max: 2 ** 31 }),
         (reports, seed) => {
           const l = new Ledger();
@@ -86,7 +92,10 @@ describe("traffic ledger", () => {
           }
           for (const s2 of l.state.settled) if (s2.outcome === "accepted" || s2.outcome === "unconfirmed") settled = addTraffic(settled, s2.traffic);
           // What was settled (accepted or counted as unconfirmed) plus what is owed equals all traffic.
-          const owed = addTraffic(l.carry, l.state.outstanding.reduce((a, o) => addTraffic(a, o.traffic), ZERO));
+          const owed = addTraffic(
+            l.carry,
+            l.state.outstanding.reduce((a, o) => addTraffic(a, o.traffic), ZERO),
+          );
           assert.deepEqual(addTraffic(settled, owed), total);
           assert.equal(l.state.totals.doubleCounted, 0);
         },

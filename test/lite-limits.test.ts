@@ -13,7 +13,11 @@ import { lintProfile } from "../src/detect/lint.js";
 const GGL_IPC_MAX_MSG_LEN = 10_000;
 
 function publishFrame(thing: string, bytes: number): Uint8Array {
-  const message = serializePublishToIoTCoreRequestToEventstreamMessage({ topicName: reportTopic(thing, "json"), qos: "1" as never, payload: Buffer.alloc(bytes, 0x7b) });
+  const message = serializePublishToIoTCoreRequestToEventstreamMessage({
+    topicName: reportTopic(thing, "json"),
+    qos: "1" as never,
+    payload: Buffer.alloc(bytes, 0x7b),
+  });
   return encodeFrame(message as never, 2 ** 31 - 1, [Header.newString("operation", "aws.greengrass#PublishToIoTCore")]);
 }
 
@@ -35,20 +39,43 @@ describe("nucleus lite limits", () => {
     const fromLite = {
       securityProfileName: "P",
       behaviors: [
-        { name: "Ports", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: ["22", "443"] }, consecutiveDatapointsToAlarm: "2" }, suppressAlerts: "true" },
-        { name: "Out", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "greater-than", value: { count: "1000" }, durationSeconds: "300" }, exportMetric: "false" },
+        {
+          name: "Ports",
+          metric: "aws:listening-tcp-ports",
+          criteria: { comparisonOperator: "in-port-set", value: { ports: ["22", "443"] }, consecutiveDatapointsToAlarm: "2" },
+          suppressAlerts: "true",
+        },
+        {
+          name: "Out",
+          metric: "aws:all-bytes-out",
+          criteria: { comparisonOperator: "greater-than", value: { count: "1000" }, durationSeconds: "300" },
+          exportMetric: "false",
+        },
         { name: "Names", metric: "custom-names", criteria: { comparisonOperator: "in-set", value: { strings: ["123", "true"] } } },
       ],
     };
     const [doc] = CONFIG_KEYS.SecurityProfiles.parse([fromLite]);
     const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: 30, intervalSeconds: 300 });
-    assert.deepEqual(findings.filter((f) => f.level === "ERROR"), []);
+    assert.deepEqual(
+      findings.filter((f) => f.level === "ERROR"),
+      [],
+    );
     const [ports, out, names] = profile!.behaviors!;
     assert.deepEqual([ports!.criteria!.value!.ports, ports!.criteria!.consecutiveDatapointsToAlarm, ports!.suppressAlerts], [[22, 443], 2, true]);
     assert.deepEqual([out!.criteria!.value!.count, out!.criteria!.durationSeconds, out!.exportMetric], [1000, 300, false]);
     assert.deepEqual(names!.criteria!.value!.strings, ["123", "true"], "a string list keeps its strings");
     // A string that does not read as a number is still refused by the schema, by its path.
-    const [bad] = CONFIG_KEYS.SecurityProfiles.parse([{ securityProfileName: "Q", behaviors: [{ name: "B", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: ["22a"] } } }] }]);
-    assert.match(lintProfile(bad, { minStatisticalDatapoints: 30, intervalSeconds: 300 }).findings.map((f) => f.message).join("\n"), /expected number/);
+    const [bad] = CONFIG_KEYS.SecurityProfiles.parse([
+      {
+        securityProfileName: "Q",
+        behaviors: [{ name: "B", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: ["22a"] } } }],
+      },
+    ]);
+    assert.match(
+      lintProfile(bad, { minStatisticalDatapoints: 30, intervalSeconds: 300 })
+        .findings.map((f) => f.message)
+        .join("\n"),
+      /expected number/,
+    );
   });
 });

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import mqtt from "mqtt";
 import { COMPONENT_NAME, versionedRecipe } from "../scripts/recipe.js";
 import { BUNDLE, VERSION } from "./bundle.js";
-import { ROOT, copyFixture } from "./helpers.js";
+import { ROOT, copyFixture, maybe } from "./helpers.js";
 import { LiteCore, type Proc, liteSkipReason } from "./lite/harness.js";
 import { DeviceDefenderService } from "./nucleus/cloud.js";
 import { recipeDefaults } from "./nucleus/harness.js";
@@ -41,19 +41,39 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
             ProcRoot: procRoot,
             DefaultProfile: "false",
             // Only port 22 is expected: the fixture's listeners on 53 and 80 break the rule at once.
-            SecurityProfiles: [{ securityProfileName: "KnownPorts", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }] }],
+            SecurityProfiles: [
+              {
+                securityProfileName: "KnownPorts",
+                behaviors: [
+                  { name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } },
+                ],
+              },
+            ],
           },
         },
         [WATCHER]: {
           version: "1.0.0",
-          configuration: { accessControl: { "aws.greengrass.ipc.pubsub": { [`${WATCHER}:pubsub:1`]: { operations: ["aws.greengrass#SubscribeToTopic"], resources: ["defender/violations"] } } } },
+          configuration: {
+            accessControl: {
+              "aws.greengrass.ipc.pubsub": { [`${WATCHER}:pubsub:1`]: { operations: ["aws.greengrass#SubscribeToTopic"], resources: ["defender/violations"] } },
+            },
+          },
         },
       },
     });
     lite.install(COMPONENT_NAME, VERSION, versionedRecipe(readFileSync(join(ROOT, "recipe.yaml"), "utf8"), VERSION), { "defender.js": BUNDLE });
     // The service double: its own certificate, answering each report as Device Defender does.
     const id = lite.pki.issue("service", "device-defender-double");
-    service = mqtt.connect({ host: "127.0.0.1", port: 8883, protocol: "mqtts", ca: readFileSync(lite.pki.ca), cert: readFileSync(id.cert), key: readFileSync(id.key), servername: "localhost", reconnectPeriod: 0 });
+    service = mqtt.connect({
+      host: "127.0.0.1",
+      port: 8883,
+      protocol: "mqtts",
+      ca: readFileSync(lite.pki.ca),
+      cert: readFileSync(id.cert),
+      key: readFileSync(id.key),
+      servername: "localhost",
+      reconnectPeriod: 0,
+    });
     await new Promise<void>((res, rej) => {
       service.once("connect", () => res());
       service.once("error", rej);
@@ -70,12 +90,13 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
 
   after(async () => {
     if (process.env.LITE_LOGS) {
-      for (const [name, p] of [["component", component], ["watcher", watcher], ...lite.daemons, ["mosquitto", lite.broker]] as const) writeFileSync(join(process.env.LITE_LOGS, `${name}.log`), p ? p.lines.join("\n") : "");
+      for (const [name, p] of [["component", maybe(component)], ["watcher", maybe(watcher)], ...lite.daemons, ["mosquitto", lite.broker]] as const)
+        writeFileSync(join(process.env.LITE_LOGS, `${name}.log`), p ? p.lines.join("\n") : "");
     }
-    component?.child.kill("SIGKILL");
-    watcher?.child.kill("SIGKILL");
-    await service?.endAsync(true);
-    await lite?.stop();
+    maybe(component)?.child.kill("SIGKILL");
+    maybe(watcher)?.child.kill("SIGKILL");
+    await maybe(service)?.endAsync(true);
+    await maybe(lite)?.stop();
   });
 
   it("lite's recipe runner takes the recipe: its install step passes", async () => {
@@ -108,7 +129,9 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
 
   it("a configuration update through ggconfigd is applied live: the next report is CBOR", async () => {
     const from = component.lines.length;
-    const update = lite.ipc(COMPONENT_NAME, [{ op: "aws.greengrass#UpdateConfiguration", payload: { keyPath: [], valueToMerge: { Format: "cbor" }, timestamp: Date.now() / 1000 } }]);
+    const update = lite.ipc(COMPONENT_NAME, [
+      { op: "aws.greengrass#UpdateConfiguration", payload: { keyPath: [], valueToMerge: { Format: "cbor" }, timestamp: Date.now() / 1000 } },
+    ]);
     await update.waitForLine(/"stream":1/);
     update.child.kill("SIGKILL");
     await component.waitForLine(/INFO config\.applied .*Format=cbor/, 60_000, from);
@@ -121,7 +144,9 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
 
   it("a bad value is refused with its key and rule, and the last good value stays", async () => {
     const from = component.lines.length;
-    const update = lite.ipc(COMPONENT_NAME, [{ op: "aws.greengrass#UpdateConfiguration", payload: { keyPath: [], valueToMerge: { MaxListEntries: "0" }, timestamp: Date.now() / 1000 } }]);
+    const update = lite.ipc(COMPONENT_NAME, [
+      { op: "aws.greengrass#UpdateConfiguration", payload: { keyPath: [], valueToMerge: { MaxListEntries: "0" }, timestamp: Date.now() / 1000 } },
+    ]);
     await update.waitForLine(/"stream":1/);
     update.child.kill("SIGKILL");
     const line = await component.waitForLine(/ERROR config\.rejected key=MaxListEntries/, 60_000, from);
@@ -131,6 +156,9 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
   it("stops cleanly when lite stops its unit", async () => {
     lite.stopUnit(COMPONENT_NAME);
     await component.exited;
-    assert.ok(component.lines.some((l) => /INFO component\.stopped accepted=\d+ rejected=0/.test(l)), component.lines.slice(-10).join("\n"));
+    assert.ok(
+      component.lines.some((l) => /INFO component\.stopped accepted=\d+ rejected=0/.test(l)),
+      component.lines.slice(-10).join("\n"),
+    );
   });
 });

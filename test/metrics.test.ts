@@ -22,8 +22,15 @@ describe("metric catalogue", () => {
     assert.deepEqual(Object.keys(fromSample.values).sort(), [...Object.keys(DEVICE_METRICS), "temp"].sort(), "a value for every device-side metric");
     for (const format of ["json", "cbor"] as const) {
       for (const shortNames of [false, true]) {
-        const { payload } = produceReport(snapshot, { reportId: 1, maxListEntries: 100, networkStats: traffic, customMetrics: sample.customMetrics, format, shortNames });
-        const doc = format === "json" ? JSON.parse(payload.toString("utf8")) : decodeFirstSync(payload);
+        const { payload } = produceReport(snapshot, {
+          reportId: 1,
+          maxListEntries: 100,
+          networkStats: traffic,
+          customMetrics: sample.customMetrics,
+          format,
+          shortNames,
+        });
+        const doc = (format === "json" ? JSON.parse(payload.toString("utf8")) : decodeFirstSync(payload)) as object;
         if (shortNames) assert.ok("met" in doc && !("metrics" in doc));
         const report = ReportSchema.parse(toLongNames(doc));
         assert.deepEqual(datapointOfReport(report, sample.takenAt), fromSample, `${format}, ${shortNames ? "short" : "long"} names`);

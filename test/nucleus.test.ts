@@ -117,11 +117,18 @@ describe("nucleus double: the core's MQTT connection and spooler", () => {
     mqtt.keepQos0WhenOffline = true;
     mqtt.publish("q0", 0, Buffer.alloc(6));
     mqtt.publish("q1", 1, Buffer.alloc(6));
-    assert.deepEqual(mqtt.spooled.map((s) => s.topic), ["q1"], "the QoS 0 message made room");
+    assert.deepEqual(
+      mqtt.spooled.map((s) => s.topic),
+      ["q1"],
+      "the QoS 0 message made room",
+    );
     assert.throws(() => mqtt.publish("q1b", 1, Buffer.alloc(6)), /Message spool is full\. Message could not be added\./);
     assert.throws(() => mqtt.publish("big", 1, Buffer.alloc(11)), /Message is larger than the size of message spool\./);
     const online = new CoreMqtt(() => undefined, true);
-    assert.throws(() => online.publish("t", 1, Buffer.alloc(128 * 1024 + 1)), /The publishing message size 131073 bytes exceeds the configured limit of 131072 bytes/);
+    assert.throws(
+      () => online.publish("t", 1, Buffer.alloc(128 * 1024 + 1)),
+      /The publishing message size 131073 bytes exceeds the configured limit of 131072 bytes/,
+    );
     online.publish("t", 1, Buffer.alloc(128 * 1024));
     assert.match(topicProblem("a/+/b", true)!, /should not contain wildcard/);
     assert.equal(topicProblem("a/+/b", false), undefined);

@@ -35,13 +35,20 @@ function fakeTransport() {
   };
   const transport: Transport = {
     holder: () => t.holder,
-    async publishToIoTCore(topic, payload) {
-      if (t.refuseIot) throw t.refuseIot;
-      iot.push({ topic, id: JSON.parse(String(payload)).violationId });
+    // Each body runs in a promise's executor, as an async function's would: whatever it throws rejects.
+    publishToIoTCore(topic, payload) {
+      return new Promise<void>((resolve) => {
+        if (t.refuseIot) throw t.refuseIot;
+        iot.push({ topic, id: (JSON.parse(String(payload)) as { violationId: string }).violationId });
+        resolve();
+      });
     },
-    async publishLocal(_topic, message) {
-      if (t.refuseLocal) throw t.refuseLocal;
-      local.push(String(message.violationId));
+    publishLocal(_topic, message) {
+      return new Promise<void>((resolve) => {
+        if (t.refuseLocal) throw t.refuseLocal;
+        local.push(String(message.violationId));
+        resolve();
+      });
     },
   };
   return { transport, local, iot, t };
@@ -55,7 +62,10 @@ describe("ViolationOutbox", () => {
     box.add([event(1), event(2), event(3)], config);
     await box.deliver(transport, config);
     assert.deepEqual(local, ["v1", "v2", "v3"]);
-    assert.deepEqual(iot, [1, 2, 3].map((i) => ({ topic: "defender/violations/gw-1", id: `v${i}` })));
+    assert.deepEqual(
+      iot,
+      [1, 2, 3].map((i) => ({ topic: "defender/violations/gw-1", id: `v${i}` })),
+    );
     assert.equal(box.pending, 0);
   });
 
@@ -87,7 +97,11 @@ describe("ViolationOutbox", () => {
     assert.match(said[0]!, /operation=PublishToIoTCore topic=defender\/violations\/gw-1 .*fix=grant PublishToIoTCore on defender\/violations\/gw-1/);
     t.refuseIot = undefined;
     await box.deliver(transport, config);
-    assert.deepEqual(iot.map((x) => x.id), ["v1", "v2", "v3"], "in order once it is back");
+    assert.deepEqual(
+      iot.map((x) => x.id),
+      ["v1", "v2", "v3"],
+      "in order once it is back",
+    );
     assert.equal(box.pending, 0);
     assert.ok(log.lines.some((l) => l.startsWith("INFO violation.delivery_recovered target=iot")));
   });
@@ -105,10 +119,13 @@ describe("ViolationOutbox", () => {
   it("a transport without a local bus (standalone) delivers to IoT Core alone", async () => {
     const box = new ViolationOutbox(new WorkDir(tempDir(), recordingLogger()), recordingLogger(), "gw-1");
     const { transport, iot } = fakeTransport();
-    const noBus: Transport = { holder: transport.holder, publishToIoTCore: transport.publishToIoTCore };
+    const noBus: Transport = { holder: () => transport.holder(), publishToIoTCore: (topic, payload) => transport.publishToIoTCore(topic, payload) };
     box.add([event(1), event(2)], config);
     await box.deliver(noBus, config);
-    assert.deepEqual(iot.map((x) => x.id), ["v1", "v2"]);
+    assert.deepEqual(
+      iot.map((x) => x.id),
+      ["v1", "v2"],
+    );
     assert.equal(box.pending, 0);
   });
 
@@ -116,7 +133,10 @@ describe("ViolationOutbox", () => {
     const dir = tempDir();
     const log = recordingLogger();
     const box = new ViolationOutbox(new WorkDir(dir, log), log, "gw-1");
-    box.add(Array.from({ length: OUTBOX_MAX + 5 }, (_, i) => event(i)), config);
+    box.add(
+      Array.from({ length: OUTBOX_MAX + 5 }, (_, i) => event(i)),
+      config,
+    );
     assert.equal(box.pending, OUTBOX_MAX);
     assert.equal(box.counts.dropped, 5);
     const again = new ViolationOutbox(new WorkDir(dir, log), log, "gw-1");
@@ -133,7 +153,10 @@ describe("ViolationOutbox", () => {
     box.add([event(1), quiet, event(3)], config);
     await box.deliver(transport, config);
     assert.deepEqual(local, ["v1", "v2", "v3"]);
-    assert.deepEqual(iot.map((x) => x.id), ["v1", "v3"]);
+    assert.deepEqual(
+      iot.map((x) => x.id),
+      ["v1", "v3"],
+    );
     assert.equal(box.pending, 0);
   });
 });

@@ -18,7 +18,23 @@ export class Pki {
   issue(name: string, cn: string, ext = "extendedKeyUsage=clientAuth\n"): { cert: string; key: string } {
     writeFileSync(join(this.dir, `${name}.ext`), ext);
     this.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
-    this.openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`]);
+    this.openssl([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    ]);
     return { cert: join(this.dir, `${name}.pem`), key: join(this.dir, `${name}.key`) };
   }
   get ca(): string {

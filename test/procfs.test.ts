@@ -3,15 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import {
-  formatIPv4,
-  formatIPv6,
-  hexAt,
-  parseIPv4,
-  parseIPv6,
-  wordToNetworkOrder,
-  type IPv6Words,
-} from "../src/procfs/address.js";
+import { formatIPv4, formatIPv6, hexAt, parseIPv4, parseIPv6, wordToNetworkOrder, type IPv6Words } from "../src/procfs/address.js";
 import { parseFibTrieLocal } from "../src/procfs/fib-trie.js";
 import { ProcFS } from "../src/procfs/fs.js";
 import { parseIfInet6 } from "../src/procfs/if-inet6.js";
@@ -94,7 +86,10 @@ describe("net/tcp and friends", () => {
       if (f.length < 6) continue;
       // ss prints wildcards as "*" / "[::]:*" and mapped addresses as [::ffff:a.b.c.d]; we print plain IPv4.
       const fix = (e: string, wildcard: string) =>
-        e.replace(/^\[::ffff:([0-9.]+)\]/, "$1").replace(/^\*:(\d+)$/, "[::]:$1").replace(/:\*$/, `:${wildcard}`);
+        e
+          .replace(/^\[::ffff:([0-9.]+)\]/, "$1")
+          .replace(/^\*:(\d+)$/, "[::]:$1")
+          .replace(/:\*$/, `:${wildcard}`);
       const localWild = f[4]!.startsWith("[") || f[4]!.startsWith("*") ? "[::]" : "0.0.0.0";
       let peer = fix(f[5]!, "0");
       if (peer === "*:0") peer = `${localWild}:0`;
@@ -129,7 +124,10 @@ describe("net/tcp and friends", () => {
     });
     // The bad-address LISTEN row is not examined past its state, so only 3 are counted here.
     assert.equal(skipped, 3);
-    assert.deepEqual(records.map((r) => r.localPort), [22, 40002, 8080]);
+    assert.deepEqual(
+      records.map((r) => r.localPort),
+      [22, 40002, 8080],
+    );
   });
 
   it("renders IPv4-mapped tcp6 peers as IPv4 and keeps pure IPv6", () => {
@@ -142,7 +140,8 @@ describe("net/tcp and friends", () => {
   });
 
   it("reads tcp6 words big-endian when told to", () => {
-    const line = "  sl  local\n   0: 20010DB8000000000000000000000001:01BB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7 1\n";
+    const line =
+      "  sl  local\n   0: 20010DB8000000000000000000000001:01BB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7 1\n";
     assert.equal(parseNetSockets(line, { family: 6, byteOrder: "BE" }).records[0]!.localAddress, "2001:db8::1");
     assert.equal(parseNetSockets(line, { family: 6, byteOrder: "LE" }).records[0]!.localAddress, "b80d:120::100:0");
   });
@@ -178,7 +177,10 @@ describe("net/dev", () => {
   it("reads the real machine's file", () => {
     const { records, skipped } = parseNetDev(read("real-x86_64", "net/dev"));
     assert.equal(skipped, 0);
-    assert.deepEqual(records.map((r) => r.name), ["lo", "ifb0", "ifb1", "eth0"]);
+    assert.deepEqual(
+      records.map((r) => r.name),
+      ["lo", "ifb0", "ifb1", "eth0"],
+    );
     assert.ok(records.every((r) => Number.isSafeInteger(r.rxBytes) && r.rxBytes >= 0));
   });
 });
@@ -218,17 +220,13 @@ describe("routes, fib_trie and if_inet6", () => {
 });
 
 describe("parsers never throw", () => {
-  const realLines = ["tcp", "tcp6", "udp", "udp6", "dev", "route", "fib_trie", "if_inet6"].flatMap((f) =>
-    read("real-x86_64", `net/${f}`).split("\n"),
-  );
+  const realLines = ["tcp", "tcp6", "udp", "udp6", "dev", "route", "fib_trie", "if_inet6"].flatMap((f) => read("real-x86_64", `net/${f}`).split("\n"));
   // Arbitrary text, and real lines cut, spliced and with characters replaced.
-  const mutated = fc
-    .tuple(fc.constantFrom(...realLines), fc.nat(), fc.nat(), fc.string({ maxLength: 8 }))
-    .map(([line, a, b, junk]) => {
-      const i = a % (line.length + 1);
-      const j = i + (b % (line.length - i + 1));
-      return line.slice(0, i) + junk + line.slice(j);
-    });
+  const mutated = fc.tuple(fc.constantFrom(...realLines), fc.nat(), fc.nat(), fc.string({ maxLength: 8 })).map(([line, a, b, junk]) => {
+    const i = a % (line.length + 1);
+    const j = i + (b % (line.length - i + 1));
+    return line.slice(0, i) + junk + line.slice(j);
+  });
   const text = fc.array(fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), mutated), { maxLength: 20 }).map((ls) => ls.join("\n"));
   const parsers: Array<[string, (t: string) => { records: unknown[]; skipped: number }]> = [
     ["tcp", (t) => parseNetSockets(t, { family: 4 })],

@@ -17,7 +17,9 @@ type Recipe = {
   RecipeFormatVersion: string;
   ComponentName: string;
   ComponentVersion: string;
-  ComponentConfiguration: { DefaultConfiguration: Record<string, unknown> & { accessControl: Record<string, Record<string, { operations: string[]; resources: string[] }>> } };
+  ComponentConfiguration: {
+    DefaultConfiguration: Record<string, unknown> & { accessControl: Record<string, Record<string, { operations: string[]; resources: string[] }>> };
+  };
   Lifecycle: { all: Lifecycle };
   Manifests: Array<{ Platform: Record<string, string>; Lifecycle?: unknown; Selections?: string[]; Artifacts: Array<{ URI: string }> }>;
 };
@@ -48,7 +50,11 @@ describe("recipe", () => {
 
   it("ships the one JavaScript bundle the build wrote, to every Linux device, with one lifecycle", () => {
     for (const m of built.Manifests) {
-      assert.deepEqual(m.Artifacts.map((a) => a.URI.split("/").pop()!), ["defender.js"], "no native addon: nothing platform-specific to ship");
+      assert.deepEqual(
+        m.Artifacts.map((a) => a.URI.split("/").pop()!),
+        ["defender.js"],
+        "no native addon: nothing platform-specific to ship",
+      );
       for (const a of m.Artifacts) {
         assert.match(a.URI, new RegExp(`^s3://BUCKET_NAME/${COMPONENT_NAME}/${VERSION}/`));
         assert.ok(existsSync(join(ARTIFACT_DIR, a.URI.split("/").pop()!)), `${a.URI} exists in ${ARTIFACT_DIR}`);
@@ -59,11 +65,17 @@ describe("recipe", () => {
     const run = built.Lifecycle.all.run;
     assert.match(run.Script, /^node (--[a-z-]+(=\d+)? )*\{artifacts:path\}\/defender\.js$/);
     assert.equal(run.Setenv.DEFENDER_WORK_DIR, "{work:path}");
-    assert.deepEqual(ARTIFACT_FILES.filter((f) => !existsSync(join(ARTIFACT_DIR, f))), []);
+    assert.deepEqual(
+      ARTIFACT_FILES.filter((f) => !existsSync(join(ARTIFACT_DIR, f))),
+      [],
+    );
   });
 
   it("the Java nucleus selects the second manifest and nucleus lite the first, and both read the same lifecycle", () => {
-    for (const platform of [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm" }]) {
+    for (const platform of [
+      { os: "linux", architecture: "amd64" },
+      { os: "linux", architecture: "arm" },
+    ]) {
       assert.equal(javaNucleusManifest(built, platform), 1, `Java nucleus on ${platform.architecture}`);
     }
     assert.equal(liteManifest(built), 0);
@@ -83,7 +95,11 @@ describe("recipe", () => {
   });
 
   it("fits nucleus lite's recipe buffer (8,196 bytes, recipe.c) in the form a deployment writes", () => {
-    const published = versionedRecipe(readFileSync(join(ROOT, "recipe.yaml"), "utf8"), VERSION, "a-bucket-name-of-the-longest-length-s3-allows-sixty-three-chars");
+    const published = versionedRecipe(
+      readFileSync(join(ROOT, "recipe.yaml"), "utf8"),
+      VERSION,
+      "a-bucket-name-of-the-longest-length-s3-allows-sixty-three-chars",
+    );
     assert.ok(Buffer.byteLength(published) <= 8196, `${Buffer.byteLength(published)} bytes`);
     // lite decodes configuration answers into at most 255 objects (gg_sdk object.h, GG_MAX_OBJECT_SUBOBJECTS).
     assert.ok(subobjects(source.ComponentConfiguration.DefaultConfiguration) <= 255);
@@ -92,7 +108,10 @@ describe("recipe", () => {
   it("asks lite for no more than its MQTT subscriptions allow (at most 50 per core)", () => {
     const subscribe = EXPECTED_GRANTS.filter((g) => g.includes("SubscribeToIoTCore"));
     assert.ok(subscribe.length <= 50);
-    assert.ok(subscribe.every((g) => !/[+#]$/.test(g.split(" ")[2]!.replace("$aws/things/+/", ""))), "each subscription is one topic, not a filter that fans out");
+    assert.ok(
+      subscribe.every((g) => !/[+#]$/.test(g.split(" ")[2]!.replace("$aws/things/+/", ""))),
+      "each subscription is one topic, not a filter that fans out",
+    );
   });
 
   it("declares the nucleus it needs, and stays under GDK's 16,000-byte recipe limit", () => {
@@ -113,7 +132,8 @@ describe("recipe", () => {
   });
 
   it("documents every configuration key with a default the component accepts", () => {
-    const { accessControl: _, ...defaults } = source.ComponentConfiguration.DefaultConfiguration;
+    const defaults: Record<string, unknown> = { ...source.ComponentConfiguration.DefaultConfiguration };
+    delete defaults.accessControl;
     assert.deepEqual(Object.keys(defaults).sort(), Object.keys(CONFIG_KEYS).sort());
     const { config, problems } = applyConfiguration(defaults, DEFAULT_CONFIG);
     assert.deepEqual(problems, []);
@@ -130,7 +150,10 @@ describe("recipe", () => {
     assert.doesNotMatch(missing.stderr, /not found.*not found/s, "one line, not the shell's as well");
     mkdirSync(join(bin, "old"));
     // A node that reports 18.19.0, like an old distribution package would.
-    writeFileSync(join(bin, "old", "pretend-18.js"), 'Object.defineProperty(process.versions, "node", { value: "18.19.0" }); Object.defineProperty(process, "version", { value: "v18.19.0" });');
+    writeFileSync(
+      join(bin, "old", "pretend-18.js"),
+      'Object.defineProperty(process.versions, "node", { value: "18.19.0" }); Object.defineProperty(process, "version", { value: "v18.19.0" });',
+    );
     writeFileSync(join(bin, "old", "node"), `#!/bin/sh\nexec ${process.execPath} -r ${join(bin, "old", "pretend-18.js")} "$@"\n`);
     chmodSync(join(bin, "old", "node"), 0o755);
     const old = run(`${join(bin, "old")}:/usr/bin:/bin`);
@@ -141,8 +164,9 @@ describe("recipe", () => {
   });
 
   it("gdk-config.json builds with our build command at the same version", () => {
-    const gdk = JSON.parse(readFileSync(join(ROOT, "gdk-config.json"), "utf8"));
-    const c = gdk.component[COMPONENT_NAME];
+    type Gdk = { component: Record<string, { version: unknown; build: { build_system: unknown; custom_build_command: unknown } }> };
+    const gdk = JSON.parse(readFileSync(join(ROOT, "gdk-config.json"), "utf8")) as Gdk;
+    const c = gdk.component[COMPONENT_NAME]!;
     assert.equal(c.version, VERSION);
     assert.equal(c.build.build_system, "custom");
     assert.deepEqual(c.build.custom_build_command, ["npm", "run", "build", "--", "--gdk"]);
@@ -167,7 +191,15 @@ describe("bundle", () => {
     const dir = join(tempDir(), COMPONENT_NAME, VERSION);
     cpSync(ARTIFACT_DIR, dir, { recursive: true });
     const socketPath = join(tempDir(), "ipc.socket");
-    const nucleus = new NucleusDouble({ socketPath, svcuid: "t", thingName: "bundle-thing", componentName: COMPONENT_NAME, recipeDefaults: recipeDefaults(), configuration: { ProcRoot: copyFixture("tricky") }, reportIntervalMs: 0 });
+    const nucleus = new NucleusDouble({
+      socketPath,
+      svcuid: "t",
+      thingName: "bundle-thing",
+      componentName: COMPONENT_NAME,
+      recipeDefaults: recipeDefaults(),
+      configuration: { ProcRoot: copyFixture("tricky") },
+      reportIntervalMs: 0,
+    });
     await nucleus.start();
     cleanups.push(() => nucleus.stop());
     const { spawn } = await import("node:child_process");
@@ -176,7 +208,10 @@ describe("bundle", () => {
       env: { PATH: process.env.PATH, AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: socketPath, SVCUID: "t", AWS_IOT_THING_NAME: "bundle-thing" },
       stdio: "ignore",
     });
-    cleanups.push(async () => void child.kill("SIGKILL"));
+    cleanups.push(() => {
+      child.kill("SIGKILL");
+      return Promise.resolve();
+    });
     const p = await nucleus.waitFor(() => nucleus.publishes[0], 8000, "publish from the copied bundle");
     assert.equal(p.topicName, "$aws/things/bundle-thing/defender/metrics/json");
   });
@@ -188,26 +223,49 @@ describe("the standalone systemd unit", () => {
   it("starts the bundle with the recipe's node flags and environment", () => {
     const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(" ");
     const recipeFlags = source.Lifecycle.all.run.Script.split(" ").filter((a) => a.startsWith("--"));
-    assert.deepEqual(exec.filter((a) => a.startsWith("--") && exec.indexOf(a) < exec.indexOf("/opt/defender/defender.js")), recipeFlags);
-    assert.deepEqual(exec.slice(exec.indexOf("/opt/defender/defender.js") + 1), ["run", "--config", "/etc/defender/config.json", "--work-dir", "/var/lib/defender"]);
-    const env = /^Environment=(.*)$/m.exec(unit)![1]!.split(" ").map((kv) => kv.split("="));
+    assert.deepEqual(
+      exec.filter((a) => a.startsWith("--") && exec.indexOf(a) < exec.indexOf("/opt/defender/defender.js")),
+      recipeFlags,
+    );
+    assert.deepEqual(exec.slice(exec.indexOf("/opt/defender/defender.js") + 1), [
+      "run",
+      "--config",
+      "/etc/defender/config.json",
+      "--work-dir",
+      "/var/lib/defender",
+    ]);
+    const env = /^Environment=(.*)$/m
+      .exec(unit)![1]!
+      .split(" ")
+      .map((kv) => kv.split("="));
     assert.deepEqual(Object.fromEntries(env), Object.fromEntries(Object.entries(source.Lifecycle.all.run.Setenv).filter(([k]) => k !== "DEFENDER_WORK_DIR")));
     assert.doesNotMatch(unit, /@[A-Z_]+@/, "every placeholder filled");
   });
 
   it("is hardened, and keeps what the agent needs", () => {
-    for (const line of ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "StateDirectory=defender", "AmbientCapabilities=CAP_SYS_PTRACE", "CapabilityBoundingSet=CAP_SYS_PTRACE"]) {
+    for (const line of [
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "PrivateTmp=yes",
+      "StateDirectory=defender",
+      "AmbientCapabilities=CAP_SYS_PTRACE",
+      "CapabilityBoundingSet=CAP_SYS_PTRACE",
+    ]) {
       assert.ok(unit.split("\n").includes(line), line);
     }
     // The host's network and processes are what it reports on.
     assert.doesNotMatch(unit, /^(PrivateNetwork|ProtectProc)=/m);
   });
 
-  it("systemd reads it without a warning", { skip: spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0 && "systemd-analyze is not installed" }, () => {
-    const r = spawnSync("systemd-analyze", ["verify", join(ARTIFACT_DIR, "defender.service")], { encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
-    // Where node lives elsewhere on this machine, that one line is about the machine, not the unit.
-    const said = `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.trim() !== "" && !(existsSync("/usr/bin/node") === false && l.includes("/usr/bin/node")));
-    assert.deepEqual(said, [], "no unknown key, no bad value");
-  });
+  it(
+    "systemd reads it without a warning",
+    { skip: spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0 && "systemd-analyze is not installed" },
+    () => {
+      const r = spawnSync("systemd-analyze", ["verify", join(ARTIFACT_DIR, "defender.service")], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      // Where node lives elsewhere on this machine, that one line is about the machine, not the unit.
+      const said = `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.trim() !== "" && !(!existsSync("/usr/bin/node") && l.includes("/usr/bin/node")));
+      assert.deepEqual(said, [], "no unknown key, no bad value");
+    },
+  );
 });

@@ -24,8 +24,8 @@ const base: BuildOptions = {
 function expectAllEncodingsAgree(report: unknown) {
   const parsed = ReportSchema.parse(report);
   for (const short of [false, true]) {
-    const json = JSON.parse(encodeReport(parsed, "json", short).toString("utf8"));
-    const cbor = decodeFirstSync(encodeReport(parsed, "cbor", short));
+    const json: unknown = JSON.parse(encodeReport(parsed, "json", short).toString("utf8"));
+    const cbor: unknown = decodeFirstSync(encodeReport(parsed, "cbor", short));
     assert.deepEqual(cbor, json);
     assert.deepEqual(toLongNames(json), JSON.parse(JSON.stringify(parsed)));
   }
@@ -34,7 +34,7 @@ function expectAllEncodingsAgree(report: unknown) {
 describe("fixture proc roots → expected reports", () => {
   for (const name of ["real-x86_64", "tricky", "no-ipv6"]) {
     it(name, () => {
-      const expected = JSON.parse(readFileSync(join(FIXTURES, "proc", `${name}.expected.json`), "utf8"));
+      const expected = JSON.parse(readFileSync(join(FIXTURES, "proc", `${name}.expected.json`), "utf8")) as { metrics: unknown; skippedLines: unknown };
       const snapshot = snapshotOf(procFixture(name));
       const { report } = buildReport(snapshot, base);
       assert.deepEqual(report.metrics, expected.metrics);
@@ -121,7 +121,10 @@ describe("truncation and size", () => {
     const tp = a.report.metrics!.listening_tcp_ports!;
     assert.equal(tp.total, 250);
     assert.equal(tp.ports!.length, 100);
-    assert.deepEqual(tp.ports!.map((p) => p.port), Array.from({ length: 100 }, (_, i) => 1000 + i));
+    assert.deepEqual(
+      tp.ports!.map((p) => p.port),
+      Array.from({ length: 100 }, (_, i) => 1000 + i),
+    );
     assert.deepEqual(a.truncations, [{ list: "listening_tcp_ports", kept: 100, total: 250 }]);
   });
   it("shrinks the lists until the encoded report fits in 128 KiB", () => {

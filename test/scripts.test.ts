@@ -66,9 +66,29 @@ describe("publish", () => {
   const componentArn = `arn:aws:greengrass:${region}:123456789012:components:${COMPONENT_NAME}`;
   /** The service, with the component at these versions already. */
   const service = (existing: string[]) => (req: Sent) => {
-    if (req.method === "GET" && req.path === "/greengrass/v2/components") return { json: { components: [{ componentName: "other", arn: "arn:other" }, { componentName: COMPONENT_NAME, arn: componentArn, latestVersion: {} }] } };
-    if (req.method === "GET" && req.path.endsWith("/versions")) return { json: { componentVersions: existing.map((v) => ({ componentName: COMPONENT_NAME, componentVersion: v, arn: `${componentArn}:versions:${v}` })) } };
-    if (req.path.includes("createComponentVersion")) return { json: { arn: `${componentArn}:versions:${VERSION}`, componentName: COMPONENT_NAME, componentVersion: VERSION, creationTimestamp: 1700000000, status: { componentState: "REQUESTED" } } };
+    if (req.method === "GET" && req.path === "/greengrass/v2/components")
+      return {
+        json: {
+          components: [
+            { componentName: "other", arn: "arn:other" },
+            { componentName: COMPONENT_NAME, arn: componentArn, latestVersion: {} },
+          ],
+        },
+      };
+    if (req.method === "GET" && req.path.endsWith("/versions"))
+      return {
+        json: { componentVersions: existing.map((v) => ({ componentName: COMPONENT_NAME, componentVersion: v, arn: `${componentArn}:versions:${v}` })) },
+      };
+    if (req.path.includes("createComponentVersion"))
+      return {
+        json: {
+          arn: `${componentArn}:versions:${VERSION}`,
+          componentName: COMPONENT_NAME,
+          componentVersion: VERSION,
+          creationTimestamp: 1700000000,
+          status: { componentState: "REQUESTED" },
+        },
+      };
     return { headers: { etag: '"abc"' } };
   };
 
@@ -78,7 +98,11 @@ describe("publish", () => {
       publishComponent({ bucket: "my-gg-artifacts", version: VERSION, dryRun: false, ...clients(rec), print: () => undefined }),
       new RegExp(`${COMPONENT_NAME.replaceAll(".", "\\.")} ${VERSION.replaceAll(".", "\\.")} already exists: Greengrass recorded its artifacts' digests`),
     );
-    assert.deepEqual(rec.sent.filter((r) => r.method !== "GET"), [], "no upload, no create");
+    assert.deepEqual(
+      rec.sent.filter((r) => r.method !== "GET"),
+      [],
+      "no upload, no create",
+    );
     assert.equal(decodeURIComponent(rec.sent.at(-1)!.path), `/greengrass/v2/components/${componentArn}/versions`);
   });
 
@@ -92,9 +116,16 @@ describe("publish", () => {
       ...clients(rec),
       print: (l) => printed.push(l),
     });
-    assert.deepEqual(rec.sent.slice(0, 2).map((r) => r.method), ["GET", "GET"], "the versions are checked first");
+    assert.deepEqual(
+      rec.sent.slice(0, 2).map((r) => r.method),
+      ["GET", "GET"],
+      "the versions are checked first",
+    );
     const puts = rec.sent.filter((r) => r.method === "PUT");
-    assert.deepEqual(puts.map((p) => p.path), ARTIFACT_FILES.map((f) => `/${COMPONENT_NAME}/${VERSION}/${f}`));
+    assert.deepEqual(
+      puts.map((p) => p.path),
+      ARTIFACT_FILES.map((f) => `/${COMPONENT_NAME}/${VERSION}/${f}`),
+    );
     for (const [i, f] of ARTIFACT_FILES.entries()) {
       assert.equal(puts[i]!.hostname, `my-gg-artifacts.s3.${region}.amazonaws.com`);
       assert.ok(puts[i]!.body.equals(readFileSync(join(ARTIFACT_DIR, f))), `${f} body`);
@@ -104,9 +135,13 @@ describe("publish", () => {
     assert.equal(create.method, "POST");
     assert.equal(create.path, "/greengrass/v2/createComponentVersion");
     assert.equal(create.hostname, `greengrass.${region}.amazonaws.com`);
-    const recipe = parse(Buffer.from(JSON.parse(create.body.toString("utf8")).inlineRecipe, "base64").toString("utf8"));
+    const request = JSON.parse(create.body.toString("utf8")) as { inlineRecipe: string };
+    const recipe = parse(Buffer.from(request.inlineRecipe, "base64").toString("utf8")) as {
+      ComponentVersion: unknown;
+      Manifests: Array<{ Artifacts: Array<{ URI: string }> }>;
+    };
     assert.equal(recipe.ComponentVersion, VERSION);
-    const uris = recipe.Manifests.flatMap((m: { Artifacts: Array<{ URI: string }> }) => m.Artifacts.map((a) => a.URI));
+    const uris = recipe.Manifests.flatMap((m) => m.Artifacts.map((a) => a.URI));
     assert.deepEqual([...new Set(uris)].sort(), ARTIFACT_FILES.map((f) => `s3://my-gg-artifacts/${COMPONENT_NAME}/${VERSION}/${f}`).sort());
     assert.match(printed.join("\n"), /created arn:aws:greengrass:.*\(REQUESTED\)/);
   });
@@ -122,9 +157,12 @@ describe("publish", () => {
       print: (l) => printed.push(l),
     });
     assert.equal(rec.sent.length, 0);
-    const ops = printed.map((l) => JSON.parse(l));
-    assert.deepEqual(ops.map((o) => o.operation), [...ARTIFACT_FILES.map(() => "s3:PutObject"), "greengrassv2:CreateComponentVersion"]);
-    assert.match(ops.at(-1).input.inlineRecipe, /URI: s3:\/\/my-gg-artifacts\/community\.greengrass\.DeviceDefender\//);
+    const ops = printed.map((l) => JSON.parse(l) as { operation: unknown; input: { inlineRecipe?: string } });
+    assert.deepEqual(
+      ops.map((o) => o.operation),
+      [...ARTIFACT_FILES.map(() => "s3:PutObject"), "greengrassv2:CreateComponentVersion"],
+    );
+    assert.match(ops.at(-1)!.input.inlineRecipe!, /URI: s3:\/\/my-gg-artifacts\/community\.greengrass\.DeviceDefender\//);
   });
 
   it("refuses a bad bucket name before sending anything", async () => {
@@ -157,7 +195,7 @@ describe("deploy", () => {
     const req = rec.sent[0]!;
     assert.equal(req.method, "POST");
     assert.equal(req.path, "/greengrass/v2/deployments");
-    const body = JSON.parse(req.body.toString("utf8"));
+    const body = JSON.parse(req.body.toString("utf8")) as { targetArn: unknown; components: unknown };
     assert.equal(body.targetArn, target);
     assert.deepEqual(body.components, {
       "aws.greengrass.Nucleus": { componentVersion: "2.14.0" },
@@ -172,9 +210,15 @@ describe("deploy", () => {
   it("--dry-run prints the request and sends nothing", async () => {
     const rec = recorder(() => ({ json: {} }));
     const printed: string[] = [];
-    await deploy({ targetArn: target, version: VERSION, dryRun: true, client: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }), print: (l) => printed.push(l) });
+    await deploy({
+      targetArn: target,
+      version: VERSION,
+      dryRun: true,
+      client: new GreengrassV2Client({ region, credentials, requestHandler: rec.handler as never }),
+      print: (l) => printed.push(l),
+    });
     assert.equal(rec.sent.length, 0);
-    assert.deepEqual(JSON.parse(printed[0]!).input.components, { [COMPONENT_NAME]: { componentVersion: VERSION } });
+    assert.deepEqual((JSON.parse(printed[0]!) as { input: { components: unknown } }).input.components, { [COMPONENT_NAME]: { componentVersion: VERSION } });
   });
 
   it("takes the region from the target ARN, and refuses a --region that contradicts it", () => {

@@ -13,7 +13,7 @@ import mqtt from "mqtt";
 import { clientOptions } from "../src/mqtt/connection.js";
 import { type Identity, loadIdentity } from "../src/mqtt/settings.js";
 import { BUNDLE } from "./bundle.js";
-import { ROOT, copyFixture, tempDir } from "./helpers.js";
+import { ROOT, copyFixture, maybe, tempDir } from "./helpers.js";
 import { ComponentProcess, recipeRun, setDev } from "./nucleus/harness.js";
 import { Pki } from "./pki.js";
 import { Broker, brokerSkipReason, deviceAcl, freePort } from "./standalone/broker.js";
@@ -23,7 +23,12 @@ const skip = brokerSkipReason();
 const THING = "standalone-thing";
 /** One configured second lasts 5 ms: the service's 300 s floor is 1.5 s. */
 const MS_PER_SECOND = "5";
-const KNOWN_PORTS = [{ securityProfileName: "KnownPorts", behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }] }];
+const KNOWN_PORTS = [
+  {
+    securityProfileName: "KnownPorts",
+    behaviors: [{ name: "OnlyKnownTcpPorts", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: [22] } } }],
+  },
+];
 
 describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${skip}` }, () => {
   let dir: string;
@@ -51,8 +56,8 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
 
   after(async () => {
     for (const p of running) await p.stop();
-    await service?.endAsync(true);
-    await broker?.stop();
+    await maybe(service)?.endAsync(true);
+    await maybe(broker)?.stop();
   });
 
   /** The bundle with the recipe's node flags, as the systemd unit starts it. */
@@ -63,7 +68,20 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     const configFile = join(work, "config.json");
     writeFileSync(configFile, JSON.stringify({ DefaultProfile: false, SecurityProfiles: KNOWN_PORTS, ...config }));
     const { flags, env } = recipeRun();
-    const connection = ["--endpoint", "localhost", "--port", String(broker.port), "--cert", device.cert, "--key", device.key, "--root-ca", pki.ca, "--thing-name", THING];
+    const connection = [
+      "--endpoint",
+      "localhost",
+      "--port",
+      String(broker.port),
+      "--cert",
+      device.cert,
+      "--key",
+      device.key,
+      "--root-ca",
+      pki.ca,
+      "--thing-name",
+      THING,
+    ];
     const p = new ComponentProcess(
       spawn(process.execPath, [...flags, BUNDLE, "run", "--config", configFile, "--work-dir", join(work, "state"), ...connection, ...args], {
         env: { PATH: process.env.PATH, ...env, DEFENDER_TEST_MS_PER_SECOND: MS_PER_SECOND },
@@ -78,7 +96,10 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     p.child.kill("SIGTERM");
     const { code } = await p.exited;
     assert.equal(code, 0, p.lines.slice(-10).join("\n"));
-    assert.ok(p.lines.some((l) => /^INFO standalone\.stopped /.test(l)), p.lines.slice(-10).join("\n"));
+    assert.ok(
+      p.lines.some((l) => /^INFO standalone\.stopped /.test(l)),
+      p.lines.slice(-10).join("\n"),
+    );
   }
 
   it("the first report is accepted, its answers subscribed before it went; a violation reaches IoT Core", async () => {
@@ -93,7 +114,7 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     await p.waitForLine(/^WARN violation\.in_alarm profile=KnownPorts behavior=OnlyKnownTcpPorts/);
     for (let i = 0; i < 400 && violations.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(violations[0]?.topic, `defender/violations/${THING}`);
-    assert.equal(violations[0]?.event.violationEventType, "in-alarm");
+    assert.equal(violations[0].event.violationEventType, "in-alarm");
     assert.equal(p.count(/mqtt\.key_readable_by_others/), 0, "a 0600 key is not warned about");
     await stop(p);
   });
@@ -117,7 +138,12 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     const sum = defender.acceptedTraffic();
     // Everything since the baseline, in accepted reports, once.
     assert.deepEqual(
-      { bytes_in: sum.bytes_in - before.bytes_in, bytes_out: sum.bytes_out - before.bytes_out, packets_in: sum.packets_in - before.packets_in, packets_out: sum.packets_out - before.packets_out },
+      {
+        bytes_in: sum.bytes_in - before.bytes_in,
+        bytes_out: sum.bytes_out - before.bytes_out,
+        packets_in: sum.packets_in - before.packets_in,
+        packets_out: sum.packets_out - before.packets_out,
+      },
       { bytes_in: 4000, bytes_out: 7000, packets_in: 40, packets_out: 70 },
     );
     await stop(p);
@@ -126,7 +152,16 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
   it("violations raised during an outage wait in the outbox and reach IoT Core in order once the broker is back", async () => {
     const root = copyFixture("tricky");
     setDev(root, [1000, 10, 1000, 10]);
-    const bytesOut = { securityProfileName: "Exfil", behaviors: [{ name: "BytesOut", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", value: { count: 1000 }, consecutiveDatapointsToAlarm: 1, consecutiveDatapointsToClear: 1 } }] };
+    const bytesOut = {
+      securityProfileName: "Exfil",
+      behaviors: [
+        {
+          name: "BytesOut",
+          metric: "aws:all-bytes-out",
+          criteria: { comparisonOperator: "less-than-equals", value: { count: 1000 }, consecutiveDatapointsToAlarm: 1, consecutiveDatapointsToClear: 1 },
+        },
+      ],
+    };
     const p = agent(["--proc-root", root], { SecurityProfiles: [bytesOut], ViolationIoTTopic: "defender/violations/{thing}" });
     const before = defender.acceptedTraffic();
     await p.waitForLine(/^INFO report\.accepted /);
@@ -147,10 +182,15 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     await broker.start();
     for (let i = 0; i < 1200 && mine().length < 3; i++) await new Promise((r) => setTimeout(r, 25));
     const events = mine().map((v) => [v.event.violationEventType, v.event.violationEventTime] as const);
-    assert.deepEqual(events.map(([t]) => t), ["in-alarm", "alarm-cleared", "in-alarm"]);
-    assert.ok(events.every(([, t], i) => i === 0 || Number(t) > Number(events[i - 1]![1])), "in the order they happened");
+    assert.deepEqual(
+      events.map(([t]) => t),
+      ["in-alarm", "alarm-cleared", "in-alarm"],
+    );
+    assert.ok(
+      events.every(([, t], i) => i === 0 || Number(t) > Number(events[i - 1]![1])),
+      "in the order they happened",
+    );
     // And the traffic of the outage is in the accepted reports, once.
-    from = p.lines.length;
     for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 10_000; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(defender.acceptedTraffic().bytes_out - before.bytes_out, 10_000);
     await stop(p);
@@ -216,13 +256,19 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
   it("a missing or unreadable identity file is one clear line, before anything starts", async () => {
     const missing = agent(["--cert", ""]);
     assert.equal((await missing.exited).code, 2);
-    assert.ok(missing.lines.some((l) => l === "--cert: is required: the device certificate (PEM) file"), missing.lines.join("\n"));
+    assert.ok(
+      missing.lines.some((l) => l === "--cert: is required: the device certificate (PEM) file"),
+      missing.lines.join("\n"),
+    );
     const unreadable = agent(["--key", join(dir, "no-such.key")]);
     assert.equal((await unreadable.exited).code, 1);
     assert.ok(unreadable.lines.includes(`ERROR key ${join(dir, "no-such.key")}: cannot read it (ENOENT)`), unreadable.lines.join("\n"));
     const mismatched = agent(["--key", pki.issue("someone-else", "x").key]);
     assert.equal((await mismatched.exited).code, 1);
-    assert.ok(mismatched.lines.some((l) => /^ERROR key .*: is not the private key of the certificate /.test(l)), mismatched.lines.join("\n"));
+    assert.ok(
+      mismatched.lines.some((l) => /^ERROR key .*: is not the private key of the certificate /.test(l)),
+      mismatched.lines.join("\n"),
+    );
   });
 });
 
@@ -238,32 +284,51 @@ describe("standalone connection options, as AWS IoT Core expects them", () => {
 
   it("a persistent MQTT 5 session over TLS 1.2 or later, keep-alive within the service's 30-1200 s, no ALPN on 8883", () => {
     const o = clientOptions(identity(8883));
-    assert.deepEqual([o.protocol, o.protocolVersion, o.clean, o.minVersion, o.rejectUnauthorized, o.ALPNProtocols], ["mqtts", 5, false, "TLSv1.2", true, undefined]);
+    assert.deepEqual(
+      [o.protocol, o.protocolVersion, o.clean, o.minVersion, o.rejectUnauthorized, o.ALPNProtocols],
+      ["mqtts", 5, false, "TLSv1.2", true, undefined],
+    );
     assert.ok(o.properties!.sessionExpiryInterval! > 0);
     assert.ok(o.keepalive! >= 30 && o.keepalive! <= 1200);
   });
 
-  it("on port 443 the TLS handshake offers ALPN x-amzn-mqtt-ca (a real handshake, as root)", { skip: process.getuid?.() !== 0 && "needs root to listen on port 443 (CI runs as root)" }, async () => {
-    const dir = tempDir("defender-alpn-");
-    const pki = new Pki(dir);
-    const device = pki.issue("device", "gw-1");
-    const seen = new Promise<{ alpn: string | false | null; protocol: string | null }>((res, rej) => {
-      const server = createTlsServer({ cert: readFileSync(join(dir, "server.pem")), key: readFileSync(join(dir, "server.key")), ALPNProtocols: ["x-amzn-mqtt-ca"] }, (socket) => {
-        res({ alpn: socket.alpnProtocol, protocol: socket.getProtocol() });
-        socket.destroy();
-        server.close();
+  it(
+    "on port 443 the TLS handshake offers ALPN x-amzn-mqtt-ca (a real handshake, as root)",
+    { skip: process.getuid?.() !== 0 && "needs root to listen on port 443 (CI runs as root)" },
+    async () => {
+      const dir = tempDir("defender-alpn-");
+      const pki = new Pki(dir);
+      const device = pki.issue("device", "gw-1");
+      const seen = new Promise<{ alpn: string | false | null; protocol: string | null }>((res, rej) => {
+        const server = createTlsServer(
+          { cert: readFileSync(join(dir, "server.pem")), key: readFileSync(join(dir, "server.key")), ALPNProtocols: ["x-amzn-mqtt-ca"] },
+          (socket) => {
+            res({ alpn: socket.alpnProtocol, protocol: socket.getProtocol() });
+            socket.destroy();
+            server.close();
+          },
+        );
+        server.once("error", rej);
+        server.listen(443, "127.0.0.1");
       });
-      server.once("error", rej);
-      server.listen(443, "127.0.0.1");
-    });
-    const id = identity(443);
-    const client = mqtt.connect({ ...clientOptions({ ...id, settings: { ...id.settings, endpoint: "localhost" }, cert: readFileSync(device.cert), key: readFileSync(device.key), ca: readFileSync(pki.ca) }), host: "127.0.0.1" });
-    client.on("error", () => undefined);
-    const { alpn, protocol } = await seen;
-    client.end(true);
-    assert.equal(alpn, "x-amzn-mqtt-ca");
-    assert.match(String(protocol), /^TLSv1\.[23]$/);
-  });
+      const id = identity(443);
+      const client = mqtt.connect({
+        ...clientOptions({
+          ...id,
+          settings: { ...id.settings, endpoint: "localhost" },
+          cert: readFileSync(device.cert),
+          key: readFileSync(device.key),
+          ca: readFileSync(pki.ca),
+        }),
+        host: "127.0.0.1",
+      });
+      client.on("error", () => undefined);
+      const { alpn, protocol } = await seen;
+      client.end(true);
+      assert.equal(alpn, "x-amzn-mqtt-ca");
+      assert.match(String(protocol), /^TLSv1\.[23]$/);
+    },
+  );
 });
 
 describe("standalone identity and policy", { skip: skip && `skipped: ${skip}` }, () => {
@@ -275,15 +340,23 @@ describe("standalone identity and policy", { skip: skip && `skipped: ${skip}` },
     const settings = { endpoint: "localhost", port: 8883, cert: device.cert, key: device.key, "root-ca": pki.ca, "thing-name": "gw-1" };
     assert.deepEqual(loadIdentity(settings).identity!.warnings, []);
     const later = loadIdentity(settings, Date.now() + 3 * 86_400_000).identity!.warnings; // the test certificates last 2 days
-    assert.deepEqual(later.map((w) => [w.level, w.event, w.fields.file]), [["ERROR", "mqtt.certificate_expired", device.cert]]);
+    assert.deepEqual(
+      later.map((w) => [w.level, w.event, w.fields.file]),
+      [["ERROR", "mqtt.certificate_expired", device.cert]],
+    );
     const earlier = loadIdentity(settings, Date.now() - 86_400_000).identity!.warnings;
-    assert.deepEqual(earlier.map((w) => [w.level, w.event]), [["ERROR", "mqtt.certificate_not_yet_valid"]]);
+    assert.deepEqual(
+      earlier.map((w) => [w.level, w.event]),
+      [["ERROR", "mqtt.certificate_not_yet_valid"]],
+    );
   });
 
   it("the README's IoT policy grants exactly what the test broker's ACL allows", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const block = readme.slice(readme.indexOf("### The IoT policy"));
-    const policy = JSON.parse(block.slice(block.indexOf("```json") + 7, block.indexOf("```", block.indexOf("```json") + 7))) as { Statement: Array<{ Action: string; Resource: string | string[] }> };
+    const policy = JSON.parse(block.slice(block.indexOf("```json") + 7, block.indexOf("```", block.indexOf("```json") + 7))) as {
+      Statement: Array<{ Action: string; Resource: string | string[] }>;
+    };
     const granted = new Set<string>();
     for (const st of policy.Statement) {
       for (const arn of [st.Resource].flat()) {
@@ -295,8 +368,15 @@ describe("standalone identity and policy", { skip: skip && `skipped: ${skip}` },
     // Subscribe and Receive go together: each answer topic is in both, as the ACL's one "read".
     const subscribe = policy.Statement.find((s) => s.Action === "iot:Subscribe")!.Resource;
     const receive = policy.Statement.find((s) => s.Action === "iot:Receive")!.Resource;
-    assert.deepEqual([subscribe].flat().map((a) => a.replace("topicfilter/", "topic/")), [receive].flat());
-    const acl = new Set(deviceAcl("my-gateway").filter((l) => l.startsWith("topic ")).map((l) => l.slice("topic ".length)));
+    assert.deepEqual(
+      [subscribe].flat().map((a) => a.replace("topicfilter/", "topic/")),
+      [receive].flat(),
+    );
+    const acl = new Set(
+      deviceAcl("my-gateway")
+        .filter((l) => l.startsWith("topic "))
+        .map((l) => l.slice("topic ".length)),
+    );
     assert.deepEqual([...granted].sort(), [...acl].sort());
   });
 });

@@ -229,9 +229,21 @@ export class Agent {
     if (this.counts.samples % 100 === 1) {
       const m = process.memoryUsage();
       const mb = (n: number) => Math.round(n / 1e5) / 10;
-      log.debug("process.memory", { samples: this.counts.samples, rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal), external_mb: mb(m.external), array_buffers_mb: mb(m.arrayBuffers) });
+      log.debug("process.memory", {
+        samples: this.counts.samples,
+        rss_mb: mb(m.rss),
+        heap_used_mb: mb(m.heapUsed),
+        heap_total_mb: mb(m.heapTotal),
+        external_mb: mb(m.external),
+        array_buffers_mb: mb(m.arrayBuffers),
+      });
     }
-    log.debug("sample.taken", { at: new Date(now).toISOString(), interfaces: sample.counters ? Object.keys(sample.counters).length : 0, custom_metrics: Object.keys(sample.customMetrics).length, blind: sample.blind !== undefined });
+    log.debug("sample.taken", {
+      at: new Date(now).toISOString(),
+      interfaces: sample.counters ? Object.keys(sample.counters).length : 0,
+      custom_metrics: Object.keys(sample.customMetrics).length,
+      blind: sample.blind !== undefined,
+    });
     if (sample.blind) {
       // Nothing seen is not "nothing happened": no report (an empty one would be accepted as an idle device).
       this.persist();
@@ -268,7 +280,12 @@ export class Agent {
     return reportBlocked({
       holder: channel.holder(),
       offline: channel.offline,
-      sinceLastMs: this.lastPublishMono !== undefined ? this.clock.now() - this.lastPublishMono : this.state.lastPublishAt !== undefined ? now - this.state.lastPublishAt : Infinity,
+      sinceLastMs:
+        this.lastPublishMono !== undefined
+          ? this.clock.now() - this.lastPublishMono
+          : this.state.lastPublishAt !== undefined
+            ? now - this.state.lastPublishAt
+            : Infinity,
       floorMs: this.opts.minIntervalSeconds(config) * this.ms,
       now,
       notBefore: this.notBefore,
@@ -306,7 +323,12 @@ export class Agent {
     }
     // Written ahead: if the process dies during the publish, the next run knows this report
     // may be in the nucleus, and waits a full interval after it.
-    log.debug("report.built", { report_id: reportId, bytes: produced.payload.length, network_stats: traffic ? JSON.stringify(traffic) : "none", carried: hasCarry ? JSON.stringify(carry) : "none" });
+    log.debug("report.built", {
+      report_id: reportId,
+      bytes: produced.payload.length,
+      network_stats: traffic ? JSON.stringify(traffic) : "none",
+      carried: hasCarry ? JSON.stringify(carry) : "none",
+    });
     this.logNotes(this.ledger.sent({ reportId, traffic, sentAt: now, nucleus: channel.holder()! }));
     if (sample.counters) s.reportCounters = sample.counters;
     s.reportId = reportId;

@@ -5,7 +5,7 @@
 // rejected responses: reportId, status, statusDetails.ErrorCode / ErrorMessage).
 
 import { cbor } from "../report/encode.js";
-import type { Logger } from "../util/log.js";
+import { type Logger, textOf } from "../util/log.js";
 
 export interface Answer {
   reportId: number;
@@ -27,28 +27,35 @@ export class AnswerBook {
 
   /** One answer as received on <report topic>/accepted (accepted) or /rejected. */
   received(format: string, accepted: boolean, payload: Uint8Array | undefined): void {
-    let doc: Record<string, unknown> = {};
+    let decoded: unknown;
     try {
-      if (payload) doc = format === "cbor" ? cbor().decodeFirstSync(payload) : JSON.parse(Buffer.from(payload).toString("utf8"));
+      if (payload) decoded = format === "cbor" ? cbor().decodeFirstSync(payload) : JSON.parse(Buffer.from(payload).toString("utf8"));
     } catch {
       this.log.warn("report.response_unreadable", { outcome: accepted ? "accepted" : "rejected", bytes: payload?.length ?? 0 });
       return;
     }
+    // The document is the service's (or whatever else was published on the topic): nothing in it is taken on trust.
+    const doc = record(decoded);
     const reportId = Number(doc.reportId);
-    const details = (doc.statusDetails ?? {}) as Record<string, unknown>;
-    const code = accepted ? undefined : String(details.ErrorCode ?? "unknown");
-    const message = accepted ? undefined : String(details.ErrorMessage ?? "");
+    const details = record(doc.statusDetails);
+    const code = accepted ? undefined : textOf(details.ErrorCode, "unknown");
+    const message = accepted ? undefined : textOf(details.ErrorMessage, "");
     const key = `${reportId}|${accepted}|${code ?? ""}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
     if (this.seen.size > SEEN_KEPT) this.seen.delete(this.seen.values().next().value!);
     if (accepted) {
       this.counts.accepted++;
-      this.log.info("report.accepted", { report_id: String(doc.reportId ?? ""), accepted_total: this.counts.accepted });
+      this.log.info("report.accepted", { report_id: textOf(doc.reportId, ""), accepted_total: this.counts.accepted });
     } else {
       this.counts.rejected++;
-      this.log.warn("report.rejected", { report_id: String(doc.reportId ?? ""), code, message, rejected_total: this.counts.rejected });
+      this.log.warn("report.rejected", { report_id: textOf(doc.reportId, ""), code, message, rejected_total: this.counts.rejected });
     }
     if (Number.isSafeInteger(reportId) && reportId > 0) this.onAnswer({ reportId, accepted, code, message });
   }
+}
+
+/** A decoded value's fields: none when it is not an object (a payload of `null`, a number, a string). */
+function record(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
 }

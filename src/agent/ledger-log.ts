@@ -25,7 +25,12 @@ export function logLedgerNotes(log: Logger, notes: readonly LedgerNote[], totals
         log.warn("report.unconfirmed", { report_id: n.reportId, reason: n.reason, traffic, counted_as: "accepted", unconfirmed_total: totals.unconfirmed });
         break;
       case "double_counted":
-        log.error("report.double_counted", { report_id: n.reportId, reason: "accepted after its traffic was sent again", traffic, double_counted_total: totals.doubleCounted });
+        log.error("report.double_counted", {
+          report_id: n.reportId,
+          reason: "accepted after its traffic was sent again",
+          traffic,
+          double_counted_total: totals.doubleCounted,
+        });
         break;
       case "unknown_report":
         log.debug("report.answer_unknown", { report_id: n.reportId });

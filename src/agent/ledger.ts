@@ -194,7 +194,12 @@ export class Ledger {
       this.state.carry = addTraffic(this.state.carry, o.traffic);
       this.state.totals.presumedLost++;
       this.remember({ reportId: o.reportId, traffic: o.traffic, outcome: "carried" });
-      notes.push({ kind: "presumed_lost", reportId: o.reportId, carried: nonZero(o.traffic), reason: "the nucleus restarted before answering; its spool is lost" });
+      notes.push({
+        kind: "presumed_lost",
+        reportId: o.reportId,
+        carried: nonZero(o.traffic),
+        reason: "the nucleus restarted before answering; its spool is lost",
+      });
     }
     return notes;
   }

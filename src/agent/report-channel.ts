@@ -18,7 +18,7 @@ export function reportChannel(transport: Transport, thingName: string, log: Logg
       try {
         await transport.publishToIoTCore(topic, report.payload);
       } catch (err) {
-        throw new Error(`publish to ${topic} failed: ${errorMessage(err)}`);
+        throw new Error(`publish to ${topic} failed: ${errorMessage(err)}`, { cause: err });
       }
       log.info("report.published", { report_id: report.report.header.report_id, topic, bytes: report.payload.length });
     },

@@ -79,7 +79,8 @@ export function takeSample(
   const snapshot = takeSnapshot(ctx);
   const customMetrics = custom?.collect(ctx) ?? {};
   if (remembered.isNew("skipped", JSON.stringify(snapshot.skippedLines))) {
-    for (const [file, count] of Object.entries(snapshot.skippedLines)) log.warn("procfs.malformed_lines", { file: `${fs.netDir}/${file.replace(/^net\//, "")}`, skipped: count });
+    for (const [file, count] of Object.entries(snapshot.skippedLines))
+      log.warn("procfs.malformed_lines", { file: `${fs.netDir}/${file.replace(/^net\//, "")}`, skipped: count });
   }
   if (remembered.isNew("unreadable", JSON.stringify(fs.problems))) {
     for (const p of fs.problems) log.warn("procfs.unreadable", { file: p.file, code: p.code });
@@ -89,8 +90,9 @@ export function takeSample(
     ? `the proc root ${settings.procRoot} has no readable network files (${netFiles.join(", ")})`
     : undefined;
   if (remembered.isNew("blind", blind ?? "")) {
-    if (blind) log.error("procfs.no_network", { key: "ProcRoot", value: settings.procRoot, reason: blind, effect: "no report and no Detect until it can be read" });
-    else if (remembered.isNew("seen", "yes") === false) log.info("procfs.network_visible", { proc_root: settings.procRoot });
+    if (blind)
+      log.error("procfs.no_network", { key: "ProcRoot", value: settings.procRoot, reason: blind, effect: "no report and no Detect until it can be read" });
+    else if (!remembered.isNew("seen", "yes")) log.info("procfs.network_visible", { proc_root: settings.procRoot });
   }
   if (!blind && remembered.isNew("failures", JSON.stringify(snapshot.failures))) {
     for (const [collector, reason] of Object.entries(snapshot.failures)) log.warn("collect.failed", { collector, reason });
@@ -124,6 +126,7 @@ export function reportOf(
     rank,
   });
   for (const t of produced.truncations) log?.info("report.truncated", { list: t.list, kept: t.kept, total: t.total });
-  for (const d of produced.dropped) log?.error("report.value_dropped", { path: d.path, reason: d.reason, effect: "left out of this report; the rest was sent" });
+  for (const d of produced.dropped)
+    log?.error("report.value_dropped", { path: d.path, reason: d.reason, effect: "left out of this report; the rest was sent" });
   return produced;
 }

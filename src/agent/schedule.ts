@@ -38,11 +38,17 @@ export class Schedule {
     this.cancel();
     this.atMono = atMono;
     const wait = Math.max(0, atMono - this.clock.now());
-    this.handle = this.clock.setTimeout(() => {
-      this.handle = undefined;
-      if (this.clock.now() < this.atMono) return this.at(this.atMono);
-      this.fire();
-    }, Math.min(wait, MAX_TIMER_MS));
+    this.handle = this.clock.setTimeout(
+      () => {
+        this.handle = undefined;
+        if (this.clock.now() < this.atMono) {
+          this.at(this.atMono);
+          return;
+        }
+        this.fire();
+      },
+      Math.min(wait, MAX_TIMER_MS),
+    );
   }
 
   stop(): void {

@@ -40,7 +40,14 @@ function targetsOf(profile: SecurityProfile): Target[] {
     .map((b) => {
       const d = b.criteria!.durationSeconds;
       const windowed = modeOf(b.metric!, d, false) === "window-sum";
-      return { behavior: b, key: keyOf(b), metric: b.metric!, windowMs: windowed ? d! * 1000 : undefined, sketch: new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }), things: new Set<string>() };
+      return {
+        behavior: b,
+        key: keyOf(b),
+        metric: b.metric!,
+        windowMs: windowed ? d! * 1000 : undefined,
+        sketch: new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }),
+        things: new Set<string>(),
+      };
     });
 }
 
@@ -63,12 +70,29 @@ const SketchFileSchema = z.object({
 });
 
 export async function baselineCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine(argv, { profile: { type: "string" }, exported: { type: "string", multiple: true }, merge: { type: "string", multiple: true }, out: { type: "string" }, "sketch-out": { type: "string" } }, false);
+  const { values } = parseCommandLine(
+    argv,
+    {
+      profile: { type: "string" },
+      exported: { type: "string", multiple: true },
+      merge: { type: "string", multiple: true },
+      out: { type: "string" },
+      "sketch-out": { type: "string" },
+    },
+    false,
+  );
   if (!values.profile) throw new UsageError("baseline needs --profile FILE (the JSON of aws iot create-security-profile)");
-  if (!values.exported?.length && !values.merge?.length) throw new UsageError("baseline needs --exported FILE... (exported metrics, one message per line) or --merge SKETCHES...");
+  if (!values.exported?.length && !values.merge?.length)
+    throw new UsageError("baseline needs --exported FILE... (exported metrics, one message per line) or --merge SKETCHES...");
   const doc = readJsonFile(values.profile, "--profile");
   const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: 1, intervalSeconds: 300 });
-  if (!profile) throw new CommandError(`--profile ${values.profile}: ${findings.filter((f) => f.level === "ERROR").map((f) => `${f.where}: ${f.message}`).join("; ")}`);
+  if (!profile)
+    throw new CommandError(
+      `--profile ${values.profile}: ${findings
+        .filter((f) => f.level === "ERROR")
+        .map((f) => `${f.where}: ${f.message}`)
+        .join("; ")}`,
+    );
   const targets = targetsOf(profile);
   if (targets.length === 0) throw new CommandError(`--profile ${values.profile}: no behavior has a statisticalThreshold, so there is nothing to resolve`);
   const byMetric = new Map<string, Target[]>();
@@ -89,7 +113,10 @@ export async function baselineCommand(argv: string[]): Promise<number> {
 
   if (values["sketch-out"]) {
     const behaviors = Object.fromEntries(targets.map((t) => [t.key, { sketch: Buffer.from(t.sketch.toProto()).toString("base64"), things: [...t.things] }]));
-    writeFileSync(values["sketch-out"], JSON.stringify({ kind: "community.greengrass.DeviceDefender/baseline-sketches", relativeAccuracy: RELATIVE_ACCURACY, behaviors }));
+    writeFileSync(
+      values["sketch-out"],
+      JSON.stringify({ kind: "community.greengrass.DeviceDefender/baseline-sketches", relativeAccuracy: RELATIVE_ACCURACY, behaviors }),
+    );
   }
   const resolved = resolveProfile(profile, targets);
   const text = `${JSON.stringify(resolved, null, 2)}\n`;
@@ -99,7 +126,10 @@ export async function baselineCommand(argv: string[]): Promise<number> {
 }
 
 /** Reads one file of exported messages (gzip if it starts with gzip's magic bytes). */
-async function readExported(file: string, take: (thing: string, metric: string, time: number, value: number) => void): Promise<{ lines: number; bad: number; firstBad?: number }> {
+async function readExported(
+  file: string,
+  take: (thing: string, metric: string, time: number, value: number) => void,
+): Promise<{ lines: number; bad: number; firstBad?: number }> {
   const head = Buffer.alloc(2);
   try {
     const fd = openSync(file, "r");
@@ -169,8 +199,11 @@ function resolveProfile(profile: SecurityProfile, targets: Target[]): SecurityPr
     const at = p >= 100 ? t.sketch.max : p <= 0 ? t.sketch.min : t.sketch.getValueAtQuantile(p / 100);
     const custom = !t.metric.startsWith("aws:");
     const value = custom ? { number: at } : { count: Math.round(at) };
-    process.stderr.write(`${b.name}: ${t.metric}${t.windowMs ? ` (sums over ${t.windowMs / 1000} s)` : ""}: ${t.things.size} things, ${t.sketch.count} datapoints, ${statistic} = ${custom ? at : Math.round(at)}\n`);
-    const { statisticalThreshold: _, ...criteria } = b.criteria!;
+    process.stderr.write(
+      `${b.name}: ${t.metric}${t.windowMs ? ` (sums over ${t.windowMs / 1000} s)` : ""}: ${t.things.size} things, ${t.sketch.count} datapoints, ${statistic} = ${custom ? at : Math.round(at)}\n`,
+    );
+    const criteria = { ...b.criteria! };
+    delete criteria.statisticalThreshold;
     return { ...b, criteria: { ...criteria, value } };
   });
   return { ...profile, behaviors };

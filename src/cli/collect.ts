@@ -23,8 +23,21 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
     "file-roots": { type: "string" },
   });
   const c = configOptions(
-    { ...values, "file-roots": values["file-roots"]?.split(",").map((s) => s.trim()).filter((s) => s !== "") },
-    { "proc-root": "ProcRoot", format: "Format", "short-names": "ShortNames", "max-list-entries": "MaxListEntries", "exclude-interfaces": "ExcludedInterfaces", "file-roots": "CustomMetricFileRoots" },
+    {
+      ...values,
+      "file-roots": values["file-roots"]
+        ?.split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+    },
+    {
+      "proc-root": "ProcRoot",
+      format: "Format",
+      "short-names": "ShortNames",
+      "max-list-entries": "MaxListEntries",
+      "exclude-interfaces": "ExcludedInterfaces",
+      "file-roots": "CustomMetricFileRoots",
+    },
   );
   const settings: ReportSettings = {
     procRoot: c.ProcRoot ?? DEFAULT_REPORT_SETTINGS.procRoot,
@@ -74,7 +87,15 @@ export function collectCommand(argv: string[]): number {
   if (settings.format === "json" && process.stdout.isTTY) process.stdout.write("\n");
   if (statePath !== undefined) {
     const counters = sample.counters ?? state.reportCounters;
-    const next: State = { ...state, bootId: sample.bootId ?? state.bootId, reportId, reportCounters: counters, sampleCounters: counters, lastSampleAt: now, cpu: memory.cpu ?? state.cpu };
+    const next: State = {
+      ...state,
+      bootId: sample.bootId ?? state.bootId,
+      reportId,
+      reportCounters: counters,
+      sampleCounters: counters,
+      lastSampleAt: now,
+      cpu: memory.cpu ?? state.cpu,
+    };
     writeFileAtomic(statePath, JSON.stringify(next));
   }
   return 0;

@@ -17,15 +17,19 @@ export const DEFAULT_WORK_DIR = "/greengrass/v2/work/community.greengrass.Device
 /** The work folder given, checked: it must exist and hold the component's Detect files. */
 function workDirOf(flag: string | undefined): string {
   const dir = flag ?? process.env.DEFENDER_WORK_DIR ?? DEFAULT_WORK_DIR;
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = statSync(dir).isDirectory();
   } catch (err) {
-    throw new CommandError(`work folder ${dir}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(err as NodeJS.ErrnoException).code})`}; give --work-dir DIR or set DEFENDER_WORK_DIR`);
+    throw new CommandError(
+      `work folder ${dir}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(err as NodeJS.ErrnoException).code})`}; give --work-dir DIR or set DEFENDER_WORK_DIR`,
+    );
   }
   if (!isDir) throw new CommandError(`work folder ${dir} is not a folder`);
   if (![DETECT_STATE_FILE, HISTORY_FOLDER, LEGACY_HISTORY_FILE].some((f) => existsSync(join(dir, f)))) {
-    throw new CommandError(`${dir} holds no Detect files (${DETECT_STATE_FILE}, ${HISTORY_FOLDER}/): not the component's work folder, or Detect never ran there`);
+    throw new CommandError(
+      `${dir} holds no Detect files (${DETECT_STATE_FILE}, ${HISTORY_FOLDER}/): not the component's work folder, or Detect never ran there`,
+    );
   }
   return dir;
 }
@@ -45,11 +49,15 @@ export function violationsCommand(argv: string[]): number {
   }
   process.stdout.write(`Active violations: ${active.length}\n`);
   for (const [key, s] of active) {
-    process.stdout.write(`  ${key} (${s.behavior.metric}) since ${iso(s.violationStartTime!)}, last ${JSON.stringify(s.lastViolationValue)} at ${iso(s.lastViolationTime!)}, id ${s.violationId}${suppressedMark(s.behavior)}\n`);
+    process.stdout.write(
+      `  ${key} (${s.behavior.metric}) since ${iso(s.violationStartTime!)}, last ${JSON.stringify(s.lastViolationValue)} at ${iso(s.lastViolationTime!)}, id ${s.violationId}${suppressedMark(s.behavior)}\n`,
+    );
   }
   process.stdout.write(`Recent events: ${recent.length}\n`);
   for (const e of recent) {
-    process.stdout.write(`  ${iso(e.violationEventTime)} ${e.violationEventType.padEnd(17)} ${e.securityProfileName}/${e.behavior.name} ${JSON.stringify(e.metricValue)}${suppressedMark(e.behavior)}\n`);
+    process.stdout.write(
+      `  ${iso(e.violationEventTime)} ${e.violationEventType.padEnd(17)} ${e.securityProfileName}/${e.behavior.name} ${JSON.stringify(e.metricValue)}${suppressedMark(e.behavior)}\n`,
+    );
   }
   return 0;
 }
@@ -82,7 +90,14 @@ export function exploreCommand(argv: string[]): number {
   const metric = values.metric;
   const span = parseDuration(values.window ?? "2h");
   const dir = workDirOf(values["work-dir"]);
-  const history = new History(join(dir, HISTORY_FOLDER), { maxAgeMs: Infinity, maxBytes: Infinity }, true, undefined, undefined, join(dir, LEGACY_HISTORY_FILE));
+  const history = new History(
+    join(dir, HISTORY_FOLDER),
+    { maxAgeMs: Infinity, maxBytes: Infinity },
+    true,
+    undefined,
+    undefined,
+    join(dir, LEGACY_HISTORY_FILE),
+  );
   const points = history.datapoints;
   if (points.length === 0) throw new CommandError(`${dir}: the history holds no datapoints yet`);
   const kept = new Set(points.flatMap((p) => Object.keys(p.values)));
@@ -132,7 +147,18 @@ export function exploreCommand(argv: string[]): number {
     }
     // An alarm still open is shaded up to the last datapoint, not into the future.
     for (const start of open.values()) alarms.push({ from: start, to: Math.min(to, last) });
-    const { title, series: drawn, lines, notes } = chartOf(metric, points, from, to, [...new Map(Object.values(state.alarms).filter((s) => s.behavior.metric === metric).map((s) => [s.behavior.name, s.behavior])).values()]);
+    const {
+      title,
+      series: drawn,
+      lines,
+      notes,
+    } = chartOf(metric, points, from, to, [
+      ...new Map(
+        Object.values(state.alarms)
+          .filter((s) => s.behavior.metric === metric)
+          .map((s) => [s.behavior.name, s.behavior]),
+      ).values(),
+    ]);
     for (const n of notes) process.stdout.write(`${n}\n`);
     writeFileSync(values.svg, renderChart({ title, points: drawn, alarms, from, to, lines }));
     process.stdout.write(`chart written to ${values.svg}\n`);
@@ -156,10 +182,18 @@ const unitOf = (mode: Mode, duration: number | undefined) =>
  * durationSeconds (../detect/measure.ts, the evaluator's own functions). The unit is the first
  * behavior's; a behavior judged in another unit is named, not drawn against the wrong line.
  */
-export function chartOf(metric: string, points: readonly Datapoint[], from: number, to: number, behaviors: ReadonlyArray<{ name: string; criteria?: unknown }>) {
+export function chartOf(
+  metric: string,
+  points: readonly Datapoint[],
+  from: number,
+  to: number,
+  behaviors: ReadonlyArray<{ name: string; criteria?: unknown }>,
+) {
   const criteria = (b: { criteria?: unknown }) => (b.criteria ?? {}) as ChartCriteria;
   const modeFor = (c: ChartCriteria) => modeOf(metric, c.durationSeconds, c.statisticalThreshold !== undefined);
-  const lead = behaviors.find((b) => criteria(b).statisticalThreshold !== undefined || criteria(b).value?.count !== undefined || criteria(b).value?.number !== undefined);
+  const lead = behaviors.find(
+    (b) => criteria(b).statisticalThreshold !== undefined || criteria(b).value?.count !== undefined || criteria(b).value?.number !== undefined,
+  );
   const mode = lead ? modeFor(criteria(lead)) : "value";
   const duration = lead ? criteria(lead).durationSeconds : undefined;
   const upTo = points.filter((p) => p.time <= to);
@@ -181,7 +215,9 @@ export function chartOf(metric: string, points: readonly Datapoint[], from: numb
   for (const b of behaviors) {
     const c = criteria(b);
     if (modeFor(c) !== mode || c.durationSeconds !== duration) {
-      notes.push(`note: ${b.name} judges ${metric}${unitOf(modeFor(c), c.durationSeconds) || " per datapoint"}; this chart is drawn${unitOf(mode, duration) || " per datapoint"}, so its threshold is not drawn`);
+      notes.push(
+        `note: ${b.name} judges ${metric}${unitOf(modeFor(c), c.durationSeconds) || " per datapoint"}; this chart is drawn${unitOf(mode, duration) || " per datapoint"}, so its threshold is not drawn`,
+      );
       continue;
     }
     const fixed = c.value?.count ?? c.value?.number;

@@ -72,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
 if (require.main === module) {
   // `defender.js collect | head -c 10`: the reader went away before the answer was written.
   const stdoutFailed = (err: NodeJS.ErrnoException) => {
-    process.stderr.write(`ERROR stdout.write_failed reason=${JSON.stringify(`${err.code ?? "EIO"}: the reader of stdout went away before the answer was written`)}\n`);
+    process.stderr.write(
+      `ERROR stdout.write_failed reason=${JSON.stringify(`${err.code ?? "EIO"}: the reader of stdout went away before the answer was written`)}\n`,
+    );
     process.exit(1);
   };
   process.stdout.on("error", stdoutFailed);
@@ -82,7 +84,7 @@ if (require.main === module) {
       // stdout has taken the answer (a failed write ends in the error handler above, exit 1).
       process.stdout.write("", (err) => (err ? stdoutFailed(err) : process.exit(code)));
     },
-    (err) => {
+    (err: unknown) => {
       process.stderr.write(`ERROR fatal reason=${JSON.stringify(errorMessage(err))}\n`);
       process.exitCode = 1;
     },

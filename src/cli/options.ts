@@ -42,7 +42,7 @@ export function configOptions(values: Record<string, unknown>, flags: Readonly<R
     else problems.push(`--${flag} ${JSON.stringify(v)}: ${parsed.error.issues.map((i) => i.message).join("; ")} (the ${key} setting)`);
   }
   if (problems.length > 0) throw new UsageError(problems.join("\n"));
-  return out as Partial<ComponentConfig>;
+  return out;
 }
 
 /** A whole-number option in [min, max], or the fallback when it is not given. */

@@ -83,7 +83,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const appendViolation = violationsFile === undefined ? undefined : appender(violationsFile, log);
   const msPerSecond = msPerSecondFrom(process.env);
   // Detect's files live in --work-dir; with only --state (or nothing) they stay in memory.
-  const detector = new Detector({ work: values["work-dir"] !== undefined ? work : new WorkDir(undefined, log), thingName: values.thing ?? "local", log, config: () => config, msPerSecond });
+  const detector = new Detector({
+    work: values["work-dir"] !== undefined ? work : new WorkDir(undefined, log),
+    thingName: values.thing ?? "local",
+    log,
+    config: () => config,
+    msPerSecond,
+  });
   detector.configure(config);
   const agent = new Agent({
     log,
@@ -149,6 +155,7 @@ function connectionFrom(values: Record<string, unknown>, doc: Record<string, unk
   if (Object.keys(merged).length === 0) return undefined;
   const parsed = ConnectionSchema.safeParse(merged);
   if (parsed.success) return parsed.data;
-  const where = (key: string) => (values[key] !== undefined ? `--${key}` : doc[key] !== undefined ? `--config ${configFile}: ${key}` : `--${key} (or ${key} in --config)`);
+  const where = (key: string) =>
+    values[key] !== undefined ? `--${key}` : doc[key] !== undefined ? `--config ${configFile}: ${key}` : `--${key} (or ${key} in --config)`;
   throw new UsageError(parsed.error.issues.map((i) => `${where(String(i.path[0]))}: ${i.message}`).join("\n"));
 }

@@ -51,7 +51,7 @@ export function mostSpecificRoute(routes: Route[], ip: number): Route | undefine
   let best: Route | undefined;
   let bestScore = -1;
   for (const r of routes) {
-    if (((ip & r.mask) >>> 0) !== r.destination) continue;
+    if ((ip & r.mask) >>> 0 !== r.destination) continue;
     const prefix = popcount(r.mask);
     const score = prefix * 2 + ((r.flags & RTF_GATEWAY) === 0 ? 1 : 0);
     if (score > bestScore || (score === bestScore && best !== undefined && r.metric < best.metric)) {

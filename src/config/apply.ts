@@ -61,11 +61,17 @@ export function intervalFloor(config: ComponentConfig): number {
 }
 
 /** Applies a configuration document, logging each refused key and the interval floor. */
-export function logConfiguration(doc: unknown, lastGood: ComponentConfig, log: Logger, floorFor: (c: ComponentConfig) => number = intervalFloor): ComponentConfig {
+export function logConfiguration(
+  doc: unknown,
+  lastGood: ComponentConfig,
+  log: Logger,
+  floorFor: (c: ComponentConfig) => number = intervalFloor,
+): ComponentConfig {
   const { config, problems } = applyConfiguration(doc, lastGood);
   // A value is shown as given, cut short: a log line stays a line whatever was deployed.
   const shown = (v: unknown) => {
-    const text = typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined");
+    // JSON.stringify returns undefined for undefined (a key given no value), whatever its declared type says.
+    const text = typeof v === "string" ? v : ((JSON.stringify(v) as string | undefined) ?? "undefined");
     return text.length > 200 ? `${text.slice(0, 197)}...` : text;
   };
   for (const p of problems) {
@@ -85,10 +91,7 @@ export function logConfiguration(doc: unknown, lastGood: ComponentConfig, log: L
       reason: config.PublishMetrics ? "the service throttles reports sent more often than every 300 s" : "10 s is the shortest interval",
     });
   }
-  const changed = (Object.keys(config) as Array<keyof ComponentConfig>).filter(
-    (k) => JSON.stringify(config[k]) !== JSON.stringify(lastGood[k]),
-  );
+  const changed = (Object.keys(config) as Array<keyof ComponentConfig>).filter((k) => JSON.stringify(config[k]) !== JSON.stringify(lastGood[k]));
   if (changed.length > 0) log.info("config.applied", Object.fromEntries(changed.map((k) => [k, shown(config[k])])));
   return config;
 }
-

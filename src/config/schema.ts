@@ -8,7 +8,14 @@ import { CustomMetricsConfig } from "../custom/definitions.js";
 import { typeProfileScalars } from "./profile-scalars.js";
 
 const numeric = z.union(
-  [z.number(), z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number)],
+  [
+    z.number(),
+    z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?$/)
+      .transform(Number),
+  ],
   { error: "must be a number or a numeric string" },
 );
 
@@ -17,14 +24,15 @@ function numberIn(min: number, max: number, opts: { whole?: boolean; minExclusiv
   const range = `${opts.minExclusive ? `above ${min}` : `at least ${min}`} and at most ${max}`;
   const message = opts.whole ? `must be a whole number ${range}` : `must be a number ${range}`;
   return numeric.pipe(
-    z.number().refine((n) => Number.isFinite(n) && (opts.whole ? Number.isInteger(n) : true) && (opts.minExclusive ? n > min : n >= min) && n <= max, { error: message }),
+    z.number().refine((n) => Number.isFinite(n) && (opts.whole ? Number.isInteger(n) : true) && (opts.minExclusive ? n > min : n >= min) && n <= max, {
+      error: message,
+    }),
   );
 }
 
-const booleanish = z.union(
-  [z.boolean(), z.enum(["true", "false", "TRUE", "FALSE", "True", "False"]).transform((v) => v.toLowerCase() === "true")],
-  { error: "must be true or false" },
-);
+const booleanish = z.union([z.boolean(), z.enum(["true", "false", "TRUE", "FALSE", "True", "False"]).transform((v) => v.toLowerCase() === "true")], {
+  error: "must be true or false",
+});
 
 export const CONFIG_KEYS = {
   /** Up to one day: Node's timers overflow above 2^31 ms, and a longer gap is no monitoring. */
@@ -38,7 +46,15 @@ export const CONFIG_KEYS = {
   ProcRoot: z.string().startsWith("/", "must be an absolute path").default("/proc"),
   ExcludedInterfaces: z
     .union(
-      [z.array(z.string().min(1)), z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""))],
+      [
+        z.array(z.string().min(1)),
+        z.string().transform((s) =>
+          s
+            .split(",")
+            .map((x) => x.trim())
+            .filter((x) => x !== ""),
+        ),
+      ],
       { error: "must be a list of interface names or a comma-separated string" },
     )
     .default(["lo"]),
@@ -47,14 +63,23 @@ export const CONFIG_KEYS = {
   CustomMetrics: CustomMetricsConfig.default({}),
   /** Folders (besides /sys and the proc root) whose files a "file" custom metric may read. */
   CustomMetricFileRoots: z
-    .array(z.string().startsWith("/", "must be absolute paths").refine((p) => p !== "/", "must not be / (every file, secrets included)"), { error: "must be a list of absolute folder paths" })
+    .array(
+      z
+        .string()
+        .startsWith("/", "must be absolute paths")
+        .refine((p) => p !== "/", "must not be / (every file, secrets included)"),
+      { error: "must be a list of absolute folder paths" },
+    )
     .default([]),
   /** false: reports are only judged on the device, nothing goes to the Device Defender topics. */
   PublishMetrics: booleanish.default(true),
   /** The built-in profile (src/detect/default-profile.ts). */
   DefaultProfile: booleanish.default(true),
   /** CreateSecurityProfile documents; each is validated on its own (src/detect/profiles.ts). */
-  SecurityProfiles: z.array(z.unknown(), { error: "must be a list of security profiles" }).transform((docs) => docs.map(typeProfileScalars)).default([]),
+  SecurityProfiles: z
+    .array(z.unknown(), { error: "must be a list of security profiles" })
+    .transform((docs) => docs.map(typeProfileScalars))
+    .default([]),
   /** Local publish/subscribe topic for violation events. */
   ViolationTopic: z.string().min(1, "must not be empty").default("defender/violations"),
   /** IoT Core topic for violation events ("{thing}" is the thing name); empty: not sent. */

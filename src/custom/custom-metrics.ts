@@ -84,7 +84,10 @@ export class CustomMetricsReader {
     };
     switch (def.type) {
       case "number": {
-        if (typeof raw !== "number" || !Number.isFinite(raw)) return void drop("not a finite number");
+        if (typeof raw !== "number" || !Number.isFinite(raw)) {
+          drop("not a finite number");
+          return;
+        }
         return { number: fifteenDigits(raw) };
       }
       case "number-list": {

@@ -9,9 +9,19 @@ import { SOURCES, type SourceName } from "../collect/collectors/index.js";
 import { compileRegex } from "../collect/collectors/file.js";
 import { CustomMetricName } from "../report/schema.js";
 
-const numeric = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?(e-?\d+)?$/).transform(Number)], {
-  error: "must be a number",
-});
+const numeric = z.union(
+  [
+    z.number(),
+    z
+      .string()
+      .trim()
+      .regex(/^-?\d+(\.\d+)?(e-?\d+)?$/)
+      .transform(Number),
+  ],
+  {
+    error: "must be a number",
+  },
+);
 
 const SOURCE_NAMES = Object.keys(SOURCES) as SourceName[];
 
@@ -20,20 +30,22 @@ export const CustomMetricDefinition = z
     type: z.enum(METRIC_TYPES, { error: `must be one of ${METRIC_TYPES.join(", ")}` }),
     source: z.string(),
     path: z.string().startsWith("/", "must be an absolute path").optional(),
-    scale: numeric.pipe(z.number().finite()).optional(),
+    scale: numeric.pipe(z.number()).optional(),
     regex: z.string().optional(),
   })
   .superRefine((d, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
     if (!(SOURCE_NAMES as string[]).includes(d.source)) {
-      return issue("source", `must be one of ${SOURCE_NAMES.join(", ")} (commands are not supported)`);
+      issue("source", `must be one of ${SOURCE_NAMES.join(", ")} (commands are not supported)`);
+      return;
     }
     const spec = SOURCES[d.source as SourceName].custom!;
     if (spec.type !== "any" && d.type !== spec.type) issue("type", `${d.source} produces a ${spec.type}, not a ${d.type}`);
     for (const need of spec.needs ?? []) if (d[need] === undefined) issue(need, `${d.source} needs a ${need}`);
     const accepts: readonly string[] = spec.accepts ?? [];
     if (d.regex !== undefined && !accepts.includes("regex")) issue("regex", "only file sources take a regex");
-    if (d.scale !== undefined && (!accepts.includes("scale") || (d.type !== "number" && d.type !== "number-list"))) issue("scale", "only numbers from a file can be scaled");
+    if (d.scale !== undefined && (!accepts.includes("scale") || (d.type !== "number" && d.type !== "number-list")))
+      issue("scale", "only numbers from a file can be scaled");
     if (d.regex !== undefined) {
       try {
         compileRegex(d.regex);

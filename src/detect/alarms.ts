@@ -65,6 +65,7 @@ export function invalidateRemoved(profiles: readonly SecurityProfile[], states: 
     const current = live.get(key);
     if (current !== undefined && JSON.stringify(current) === JSON.stringify(s.behavior)) continue;
     if (s.inAlarm) events.push(invalidated(key, s, time, thingName));
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- states is the plain JSON object persisted as the Detect state file
     delete states[key]; // a changed behavior starts over
   }
   return events;
@@ -85,7 +86,15 @@ export function invalidateSilent(states: AlarmStates, now: number, thingName: st
 }
 
 /** One datapoint's verdict for one behavior: the transition it causes, if any. */
-export function step(profile: string, b: Behavior, violating: boolean, measured: MetricValue, time: number, states: AlarmStates, thingName: string): ViolationEvent | undefined {
+export function step(
+  profile: string,
+  b: Behavior,
+  violating: boolean,
+  measured: MetricValue,
+  time: number,
+  states: AlarmStates,
+  thingName: string,
+): ViolationEvent | undefined {
   const key = stateKey(profile, b.name);
   const s = (states[key] ??= { inAlarm: false, violating: 0, compliant: 0, behavior: b });
   s.lastDatapointTime = time;

@@ -18,18 +18,35 @@ export const DEFAULT_PROFILE: SecurityProfile = {
       // Data exfiltration: normal is at or below the device's 99th percentile of bytes out.
       name: "BytesOutWithinBaseline",
       metric: "aws:all-bytes-out",
-      criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p99" }, durationSeconds: 300, consecutiveDatapointsToAlarm: 2, consecutiveDatapointsToClear: 2 },
+      criteria: {
+        comparisonOperator: "less-than-equals",
+        statisticalThreshold: { statistic: "p99" },
+        durationSeconds: 300,
+        consecutiveDatapointsToAlarm: 2,
+        consecutiveDatapointsToClear: 2,
+      },
     },
     {
       name: "PacketsOutWithinBaseline",
       metric: "aws:all-packets-out",
-      criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p99" }, durationSeconds: 300, consecutiveDatapointsToAlarm: 2, consecutiveDatapointsToClear: 2 },
+      criteria: {
+        comparisonOperator: "less-than-equals",
+        statisticalThreshold: { statistic: "p99" },
+        durationSeconds: 300,
+        consecutiveDatapointsToAlarm: 2,
+        consecutiveDatapointsToClear: 2,
+      },
     },
     {
       // Botnet or DoS participation: a surge of established connections.
       name: "EstablishedConnectionsWithinBaseline",
       metric: "aws:num-established-tcp-connections",
-      criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p99" }, consecutiveDatapointsToAlarm: 2, consecutiveDatapointsToClear: 2 },
+      criteria: {
+        comparisonOperator: "less-than-equals",
+        statisticalThreshold: { statistic: "p99" },
+        consecutiveDatapointsToAlarm: 2,
+        consecutiveDatapointsToClear: 2,
+      },
     },
     {
       // A backdoor opened: more listening ports than the device has ever had.

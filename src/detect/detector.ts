@@ -113,7 +113,7 @@ export class Detector {
 
   constructor(private readonly opts: DetectorOptions) {
     this.once = new LogOnce(opts.log);
-    this.file = opts.work.json(DETECT_STATE_FILE, DetectStateSchema as unknown as z.ZodType<DetectState, unknown>);
+    this.file = opts.work.json(DETECT_STATE_FILE, DetectStateSchema);
     this.state = this.file.load() ?? { alarms: {}, recent: [] };
     this.clock = new SampleClock(this.state.clock, opts.msPerSecond);
     const cfg = () => opts.config();
@@ -191,7 +191,13 @@ export class Detector {
   private exportsOf(dp: Datapoint): ExportBatch[] {
     if (this.exported.size === 0) return [];
     const { batches, cuts } = exportMessages(this.exported, dp, this.opts.thingName, this.opts.exportMaxBytes);
-    for (const c of cuts) this.once.say("WARN", `export-cut|${c.metric}`, "export.list_cut", { metric: c.metric, kept: c.kept, total: c.total, reason: "one metric's list is larger than an IoT Core message" });
+    for (const c of cuts)
+      this.once.say("WARN", `export-cut|${c.metric}`, "export.list_cut", {
+        metric: c.metric,
+        kept: c.kept,
+        total: c.total,
+        reason: "one metric's list is larger than an IoT Core message",
+      });
     return batches;
   }
 
@@ -234,7 +240,7 @@ export function readDetectState(path: string): { state: DetectState; problem?: s
   if (bytes === undefined) return { state: empty };
   try {
     const parsed = DetectStateSchema.safeParse(JSON.parse(bytes.toString("utf8")));
-    if (parsed.success) return { state: parsed.data as unknown as DetectState };
+    if (parsed.success) return { state: parsed.data };
     return { state: empty, problem: `${path} is not a valid alarm state: ${parsed.error.issues[0]?.message ?? "invalid"}` };
   } catch {
     return { state: empty, problem: `${path} is not valid JSON` };

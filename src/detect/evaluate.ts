@@ -60,7 +60,13 @@ export function evaluate(
   return { events, verdicts };
 }
 
-function judge(b: Behavior, { earlier, withCurrent }: { earlier: Series; withCurrent: Series }, dp: Datapoint, cache: Map<string, number[]>, opts: EvaluateOptions): Omit<Verdict, "profile" | "behavior"> {
+function judge(
+  b: Behavior,
+  { earlier, withCurrent }: { earlier: Series; withCurrent: Series },
+  dp: Datapoint,
+  cache: Map<string, number[]>,
+  opts: EvaluateOptions,
+): Omit<Verdict, "profile" | "behavior"> {
   const skip = skipReason(b);
   if (skip) return { outcome: "skipped", reason: skip };
   const metric = b.metric!;

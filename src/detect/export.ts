@@ -65,7 +65,12 @@ export interface ExportCut {
 const bytesOf = (m: ExportMessage) => Buffer.byteLength(JSON.stringify(m));
 
 /** One sample's export messages: per topic, its metrics in the datapoint, split to stay within `maxBytes`. */
-export function exportMessages(plan: ReadonlyMap<string, ReadonlySet<string>>, dp: Datapoint, thing: string, maxBytes = MAX_EXPORT_BYTES): { batches: ExportBatch[]; cuts: ExportCut[] } {
+export function exportMessages(
+  plan: ReadonlyMap<string, ReadonlySet<string>>,
+  dp: Datapoint,
+  thing: string,
+  maxBytes = MAX_EXPORT_BYTES,
+): { batches: ExportBatch[]; cuts: ExportCut[] } {
   const batches: ExportBatch[] = [];
   const cuts: ExportCut[] = [];
   for (const [topic, metrics] of plan) {

@@ -22,7 +22,7 @@ const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).ma
 export function encodeDatapoint(dp: Datapoint): string {
   const v: Record<string, Record<string, unknown>> = {};
   for (const [metric, value] of Object.entries(dp.values)) {
-    const [k, x] = Object.entries(value)[0] ?? [];
+    const [k, x]: [string?, unknown?] = Object.entries(value)[0] ?? [];
     if (k !== undefined) v[metric] = { [SHORT[k] ?? k]: x };
   }
   return `${JSON.stringify(dp.interval === undefined ? { t: dp.time, v } : { t: dp.time, i: dp.interval, v })}\n`;
@@ -30,13 +30,14 @@ export function encodeDatapoint(dp: Datapoint): string {
 
 export function decodeDatapoint(line: string): Datapoint | undefined {
   try {
-    const o = JSON.parse(line) as { t?: unknown; i?: unknown; v?: Record<string, Record<string, unknown>> };
+    // A line read back from disk: every field is checked before use.
+    const o = JSON.parse(line) as { t?: unknown; i?: unknown; v?: unknown };
     if (typeof o.t !== "number" || typeof o.v !== "object" || o.v === null) return undefined;
     const values: Record<string, MetricValue> = {};
-    for (const [metric, value] of Object.entries(o.v)) {
+    for (const [metric, value] of Object.entries(o.v as Record<string, unknown>)) {
       if (typeof value !== "object" || value === null) return undefined;
-      const [k, x] = Object.entries(value)[0] ?? [];
-      if (k !== undefined) values[metric] = { [LONG[k] ?? k]: x } as MetricValue;
+      const [k, x]: [string?, unknown?] = Object.entries(value)[0] ?? [];
+      if (k !== undefined) values[metric] = { [LONG[k] ?? k]: x };
     }
     return typeof o.i === "number" ? { time: o.t, interval: o.i, values } : { time: o.t, values };
   } catch {
@@ -83,7 +84,10 @@ export class History {
     if (this.judged !== undefined && sameSet(this.judged, metrics)) return;
     this.judged = metrics;
     // Memory only (replay): what it has is all there is.
-    const entries = this.folder === undefined ? this.points.toArray() : new SegmentedLog<number>(this.folder, undefined, undefined, true).load(decodeDatapoint, (d) => d.time, this.opts.maxBytes).entries;
+    const entries =
+      this.folder === undefined
+        ? this.points.toArray()
+        : new SegmentedLog<number>(this.folder, undefined, undefined, true).load(decodeDatapoint, (d) => d.time, this.opts.maxBytes).entries;
     this.points = new Datapoints();
     this.remember(entries);
   }

@@ -16,14 +16,18 @@ export function datapointsToResolve(statistic: string): number {
   return tail === 0 ? 1 : Math.ceil(100 / tail);
 }
 
-export function lintProfile(doc: unknown, opts: { minStatisticalDatapoints: number; intervalSeconds: number }): { profile?: SecurityProfile; findings: Finding[] } {
-  const name = (doc as { securityProfileName?: unknown })?.securityProfileName;
+export function lintProfile(
+  doc: unknown,
+  opts: { minStatisticalDatapoints: number; intervalSeconds: number },
+): { profile?: SecurityProfile; findings: Finding[] } {
+  const name = (doc as { securityProfileName?: unknown } | null | undefined)?.securityProfileName;
   const label = `profile ${typeof name === "string" ? name : "(unnamed)"}`;
   const parsed = SecurityProfileSchema.safeParse(doc);
   if (!parsed.success) {
     const findings = parsed.error.issues.map((i) => {
       const path = i.path;
-      const behavior = path[0] === "behaviors" && typeof path[1] === "number" ? (doc as { behaviors: Array<{ name?: string }> }).behaviors[path[1]]?.name : undefined;
+      const behavior =
+        path[0] === "behaviors" && typeof path[1] === "number" ? (doc as { behaviors: Array<{ name?: string }> }).behaviors[path[1]]?.name : undefined;
       const where = behavior !== undefined ? `${label} behavior ${behavior}` : label;
       const field = (behavior !== undefined ? path.slice(2) : path).join(".");
       return { level: "ERROR" as const, where, message: `${field || "(profile)"}: ${i.message}` };
@@ -51,7 +55,11 @@ export function lintProfile(doc: unknown, opts: { minStatisticalDatapoints: numb
         });
       }
       if ((op === "less-than" || op === "less-than-equals") && p <= 0.1) {
-        findings.push({ level: "WARN", where, message: `"${op} ${st}" says normal is below the ${st.slice(1)}th percentile, which flags nearly every datapoint; to alarm on unusually low values, normal is greater-than-equals ${st}` });
+        findings.push({
+          level: "WARN",
+          where,
+          message: `"${op} ${st}" says normal is below the ${st.slice(1)}th percentile, which flags nearly every datapoint; to alarm on unusually low values, normal is greater-than-equals ${st}`,
+        });
       }
       const needed = datapointsToResolve(st);
       if (needed > opts.minStatisticalDatapoints) {
@@ -69,7 +77,9 @@ export function lintProfile(doc: unknown, opts: { minStatisticalDatapoints: numb
       });
     }
   }
-  if (profile.additionalMetricsToRetain) findings.push({ level: "NOTE", where: label, message: "additionalMetricsToRetain is deprecated; additionalMetricsToRetainV2 is preferred" });
-  if (profile.alertTargets) findings.push({ level: "NOTE", where: label, message: "alertTargets are ignored on the device; violations go to the local topic and the log" });
+  if (profile.additionalMetricsToRetain)
+    findings.push({ level: "NOTE", where: label, message: "additionalMetricsToRetain is deprecated; additionalMetricsToRetainV2 is preferred" });
+  if (profile.alertTargets)
+    findings.push({ level: "NOTE", where: label, message: "alertTargets are ignored on the device; violations go to the local topic and the log" });
   return { profile, findings };
 }

@@ -72,7 +72,13 @@ function isSeries(p: Points): p is Series {
  * starts before the first point is incomplete: for a baseline it is no value (undefined); the
  * datapoint being judged sums what there is.
  */
-function windowAt(points: Series, i: number, metric: string, durationSeconds: number | undefined, complete: boolean): { sum: number; seconds: number } | undefined {
+function windowAt(
+  points: Series,
+  i: number,
+  metric: string,
+  durationSeconds: number | undefined,
+  complete: boolean,
+): { sum: number; seconds: number } | undefined {
   const own = points.numberAt(i, metric);
   if (own === undefined) return undefined;
   if (durationSeconds === undefined) return { sum: own, seconds: points.intervalAt(i) ?? NaN };
@@ -95,7 +101,14 @@ function windowAt(points: Series, i: number, metric: string, durationSeconds: nu
  * `value` is what a violation reports (the count or number itself); `compared` is what is
  * compared with the threshold (the same, or the rate).
  */
-export function measureAt(points: Series, i: number, metric: string, mode: Mode, durationSeconds: number | undefined, complete = true): { value: number; compared: number } | undefined {
+export function measureAt(
+  points: Series,
+  i: number,
+  metric: string,
+  mode: Mode,
+  durationSeconds: number | undefined,
+  complete = true,
+): { value: number; compared: number } | undefined {
   if (mode === "value") {
     const v = points.numberAt(i, metric);
     return v === undefined ? undefined : { value: v, compared: v };

@@ -8,15 +8,7 @@ import { parseCidr } from "./cidr.js";
 
 export const NUMERIC_OPERATORS = ["less-than", "less-than-equals", "greater-than", "greater-than-equals"] as const;
 /** API ComparisonOperator. */
-export const COMPARISON_OPERATORS = [
-  ...NUMERIC_OPERATORS,
-  "in-cidr-set",
-  "not-in-cidr-set",
-  "in-port-set",
-  "not-in-port-set",
-  "in-set",
-  "not-in-set",
-] as const;
+export const COMPARISON_OPERATORS = [...NUMERIC_OPERATORS, "in-cidr-set", "not-in-cidr-set", "in-port-set", "not-in-port-set", "in-set", "not-in-set"] as const;
 export type ComparisonOperator = (typeof COMPARISON_OPERATORS)[number];
 
 /** Operators the API allows for each kind of value (API BehaviorCriteria.comparisonOperator). */
@@ -77,7 +69,10 @@ const NAME_RULE = "must be 1-128 characters, each a letter, a digit, or one of :
 const name = z.string().regex(/^[a-zA-Z0-9:_-]{1,128}$/, NAME_RULE);
 
 /** API RoleArn: 20-2048 characters. */
-const roleArn = z.string({ error: "is required" }).min(20, "must be a role ARN of 20 to 2048 characters").max(2048, "must be a role ARN of 20 to 2048 characters");
+const roleArn = z
+  .string({ error: "is required" })
+  .min(20, "must be a role ARN of 20 to 2048 characters")
+  .max(2048, "must be a role ARN of 20 to 2048 characters");
 
 /** API MetricDimension: dimensionName required; operator IN (the default) or NOT_IN. */
 const MetricDimensionSchema = z.strictObject({
@@ -92,14 +87,17 @@ const cidr = z
   .string()
   .min(2)
   .max(43)
-  .refine((c) => /^[a-fA-F0-9:./]+$/.test(c) && parseCidr(c) !== undefined, "must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (a valid address, and a prefix of at most 32 for IPv4, 128 for IPv6)");
+  .refine(
+    (c) => /^[a-fA-F0-9:./]+$/.test(c) && parseCidr(c) !== undefined,
+    "must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32 (a valid address, and a prefix of at most 32 for IPv4, 128 for IPv6)",
+  );
 
 export const MetricValueSchema = z.strictObject({
   count: count.optional(),
   cidrs: z.array(cidr).optional(),
   ports: z.array(z.int().min(0).max(65535)).optional(),
-  number: z.number().finite().optional(),
-  numbers: z.array(z.number().finite()).optional(),
+  number: z.number().optional(),
+  numbers: z.array(z.number()).optional(),
   strings: z.array(z.string()).optional(),
 });
 export type MetricValue = z.infer<typeof MetricValueSchema>;
@@ -143,21 +141,37 @@ export const BehaviorSchema = z
   .superRefine((b, ctx) => {
     const issue = (path: Array<string | number>, message: string) => ctx.addIssue({ code: "custom", path, message });
     const c = b.criteria;
-    if (b.metric === undefined) return issue(["metric"], "is required");
+    if (b.metric === undefined) {
+      issue(["metric"], "is required");
+      return;
+    }
     const unknown = unknownMetric(b.metric);
-    if (unknown) return issue(["metric"], unknown);
-    if (c === undefined) return issue(["criteria"], "is required");
+    if (unknown) {
+      issue(["metric"], unknown);
+      return;
+    }
+    if (c === undefined) {
+      issue(["criteria"], "is required");
+      return;
+    }
     if (c.mlDetectionConfig) {
       if (c.comparisonOperator || c.value || c.statisticalThreshold) issue(["criteria"], "an ML behavior takes no operator, value or statisticalThreshold");
       return;
     }
-    if (c.comparisonOperator === undefined) return issue(["criteria", "comparisonOperator"], "is required");
+    if (c.comparisonOperator === undefined) {
+      issue(["criteria", "comparisonOperator"], "is required");
+      return;
+    }
     if ((c.value === undefined) === (c.statisticalThreshold === undefined)) {
-      return issue(["criteria"], "needs exactly one of value or statisticalThreshold");
+      issue(["criteria"], "needs exactly one of value or statisticalThreshold");
+      return;
     }
     // A custom metric's type shows in its value field; statistical thresholds apply to numbers only.
     const kind = kindOf(b.metric, c.value) ?? (c.statisticalThreshold ? "number" : undefined);
-    if (kind === undefined) return issue(["criteria", "value"], "has no field that tells the custom metric's type (number, numbers, strings, cidrs)");
+    if (kind === undefined) {
+      issue(["criteria", "value"], "has no field that tells the custom metric's type (number, numbers, strings, cidrs)");
+      return;
+    }
     if (!OPERATORS_FOR[kind].includes(c.comparisonOperator)) {
       issue(["criteria", "comparisonOperator"], `${c.comparisonOperator} does not apply to ${b.metric} (${kind}); use ${OPERATORS_FOR[kind].join(" or ")}`);
     }
@@ -184,7 +198,11 @@ const MetricToRetainSchema = z
     const unknown = unknownMetric(m.metric);
     if (unknown) ctx.addIssue({ code: "custom", path: ["metric"], message: unknown });
     if (m.metricDimension && !DIMENSION_METRICS.has(m.metric)) {
-      ctx.addIssue({ code: "custom", path: ["metricDimension"], message: `cannot be used with ${m.metric}: dimensions apply to ${[...DIMENSION_METRICS].join(", ")}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["metricDimension"],
+        message: `cannot be used with ${m.metric}: dimensions apply to ${[...DIMENSION_METRICS].join(", ")}`,
+      });
     }
   });
 
@@ -207,10 +225,12 @@ export const SecurityProfileSchema = z
       })
       .optional(),
     additionalMetricsToRetain: z
-      .array(z.string().superRefine((m, ctx) => {
-        const unknown = unknownMetric(m);
-        if (unknown) ctx.addIssue({ code: "custom", message: unknown });
-      }))
+      .array(
+        z.string().superRefine((m, ctx) => {
+          const unknown = unknownMetric(m);
+          if (unknown) ctx.addIssue({ code: "custom", message: unknown });
+        }),
+      )
       .optional(),
     additionalMetricsToRetainV2: z.array(MetricToRetainSchema).optional(),
     tags: z
@@ -232,7 +252,12 @@ export const SecurityProfileSchema = z
     const seen = new Map<string, number>();
     (p.behaviors ?? []).forEach((b, i) => {
       const first = seen.get(b.name);
-      if (first !== undefined) ctx.addIssue({ code: "custom", path: ["behaviors", i, "name"], message: `"${b.name}" is also the name of behavior ${first + 1}; behavior names must be unique in a profile` });
+      if (first !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["behaviors", i, "name"],
+          message: `"${b.name}" is also the name of behavior ${first + 1}; behavior names must be unique in a profile`,
+        });
       else seen.set(b.name, i);
     });
   });

@@ -11,7 +11,7 @@ import { type Finding, lintProfile } from "./lint.js";
 import type { SecurityProfile } from "./profile-schema.js";
 
 const nameOf = (doc: unknown) => {
-  const n = (doc as { securityProfileName?: unknown })?.securityProfileName;
+  const n = (doc as { securityProfileName?: unknown } | null | undefined)?.securityProfileName;
   return typeof n === "string" ? n : undefined;
 };
 
@@ -30,19 +30,26 @@ export class ProfilesInForce {
     };
     const kept = new Map<string, SecurityProfile>();
     for (const doc of config.SecurityProfiles) {
-      const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: config.StatisticalMinDatapoints, intervalSeconds: config.SampleIntervalSeconds });
+      const { profile, findings } = lintProfile(doc, {
+        minStatisticalDatapoints: config.StatisticalMinDatapoints,
+        intervalSeconds: config.SampleIntervalSeconds,
+      });
       let use = profile;
       if (!use) {
         const name = nameOf(doc);
         const previous = name === undefined ? undefined : this.lastGood.get(name);
         for (const f of findings) {
-          say(`${f.where}|${f.message}`, () => log.error("profile.rejected", { where: f.where, reason: f.message, kept: previous ? "its last good version" : "nothing (it never was valid)" }));
+          say(`${f.where}|${f.message}`, () =>
+            log.error("profile.rejected", { where: f.where, reason: f.message, kept: previous ? "its last good version" : "nothing (it never was valid)" }),
+          );
         }
         use = previous;
         if (!use) continue;
       }
       if (names.has(use.securityProfileName)) {
-        say(`dup|${use.securityProfileName}`, () => log.error("profile.rejected", { where: `profile ${use!.securityProfileName}`, reason: "another profile has this name" }));
+        say(`dup|${use.securityProfileName}`, () =>
+          log.error("profile.rejected", { where: `profile ${use.securityProfileName}`, reason: "another profile has this name" }),
+        );
         continue;
       }
       names.add(use.securityProfileName);
@@ -58,7 +65,10 @@ export class ProfilesInForce {
 }
 
 /** Profiles from documents (a file's content): all valid, or the findings that say why not. */
-export function profilesFrom(docs: unknown[], opts: { minStatisticalDatapoints: number; intervalSeconds: number }): { profiles: SecurityProfile[]; errors: Finding[] } {
+export function profilesFrom(
+  docs: unknown[],
+  opts: { minStatisticalDatapoints: number; intervalSeconds: number },
+): { profiles: SecurityProfile[]; errors: Finding[] } {
   const profiles: SecurityProfile[] = [];
   const errors: Finding[] = [];
   for (const doc of docs) {

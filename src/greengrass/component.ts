@@ -31,7 +31,6 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const msPerSecond = msPerSecondFrom(env);
   const work = new WorkDir(env.DEFENDER_WORK_DIR || process.cwd(), log);
   let config: ComponentConfig = DEFAULT_CONFIG;
-  let connection: IpcConnection;
 
   const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond, exportMaxBytes: maxReportBytes(runtime) });
   // The connection is made below (its events need the agent); the transport reads it when used.
@@ -67,7 +66,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     const client = connection.current;
     if (client === undefined) return;
     if (!config.PublishMetrics) return void answers.close();
-    answers.use(client, config.Format).catch((err) => log.warn("ipc.subscribe_failed", { reason: rpcErrorText(err) }));
+    answers.use(client, config.Format).catch((err: unknown) => log.warn("ipc.subscribe_failed", { reason: rpcErrorText(err) }));
   };
 
   let started = false;
@@ -96,7 +95,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     },
   });
 
-  connection = new IpcConnection(
+  const connection = new IpcConnection(
     log,
     socketPath,
     {
@@ -146,7 +145,14 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     deadline,
   ]);
   const t = agent.totals;
-  log.info("component.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outboxes.violations.pending, exports_pending: outboxes.exports.size });
+  log.info("component.stopped", {
+    accepted: t.accepted,
+    rejected: t.rejected,
+    unconfirmed: t.unconfirmed,
+    presumed_lost: t.presumedLost,
+    violations_pending: outboxes.violations.pending,
+    exports_pending: outboxes.exports.size,
+  });
   return 0;
 }
 

@@ -27,28 +27,35 @@ export function configurationProblems(doc: unknown, current: ComponentConfig, th
   const { config, problems } = applyConfiguration(doc, current);
   const out = problems.map((p) => `${p.key}=${shortJson(p.value)}: ${p.rule}`);
   if (problems.length > 0) return out;
-  const acl = (doc as Record<string, unknown>)?.accessControl;
+  const acl = (doc as Record<string, unknown> | null | undefined)?.accessControl;
   const need = (service: string, operation: string, resource: string, key: string) => {
-    if (!isGranted(acl, service, operation, resource, runtime === "lite" ? thingName : undefined)) out.push(`${key}: ${missingGrant(service, operation, resource)}`);
+    if (!isGranted(acl, service, operation, resource, runtime === "lite" ? thingName : undefined))
+      out.push(`${key}: ${missingGrant(service, operation, resource)}`);
   };
   for (const doc of config.SecurityProfiles) {
-    const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: config.StatisticalMinDatapoints, intervalSeconds: config.SampleIntervalSeconds });
+    const { profile, findings } = lintProfile(doc, {
+      minStatisticalDatapoints: config.StatisticalMinDatapoints,
+      intervalSeconds: config.SampleIntervalSeconds,
+    });
     for (const f of findings) if (f.level === "ERROR") out.push(`SecurityProfiles: ${f.where}: ${f.message}`);
     // Metrics export publishes to the profile's topic: the recipe grants defender/export.
     const topic = profile?.metricsExportConfig?.mqttTopic;
-    if (topic !== undefined) need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", topic, `SecurityProfiles: profile ${profile!.securityProfileName} metricsExportConfig.mqttTopic`);
+    if (topic !== undefined)
+      need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", topic, `SecurityProfiles: profile ${profile!.securityProfileName} metricsExportConfig.mqttTopic`);
   }
   if (config.PublishMetrics) {
     need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", reportTopic(thingName, config.Format), "Format");
     for (const t of responseTopics(thingName, config.Format)) need(MQTTPROXY, "aws.greengrass#SubscribeToIoTCore", t, "Format");
   }
   need(PUBSUB, "aws.greengrass#PublishToTopic", config.ViolationTopic, "ViolationTopic");
-  if (config.ViolationIoTTopic !== "") need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", violationIoTTopic(config.ViolationIoTTopic, thingName), "ViolationIoTTopic");
+  if (config.ViolationIoTTopic !== "")
+    need(MQTTPROXY, "aws.greengrass#PublishToIoTCore", violationIoTTopic(config.ViolationIoTTopic, thingName), "ViolationIoTTopic");
   return out;
 }
 
 function shortJson(v: unknown): string {
-  const s = typeof v === "string" ? v : (JSON.stringify(v) ?? "undefined");
+  // JSON.stringify returns undefined for undefined (a key given no value), whatever its declared type says.
+  const s = typeof v === "string" ? v : ((JSON.stringify(v) as string | undefined) ?? "undefined");
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
@@ -87,7 +94,7 @@ export class ConfigSource {
   }
 
   /** The configuration the last run read, if any. */
-  cached(): unknown | undefined {
+  cached(): unknown {
     const c = this.cache.load();
     this.cachedText = c === undefined ? undefined : JSON.stringify(c.document);
     return c?.document;
@@ -106,7 +113,10 @@ export class ConfigSource {
       updates.on("message", () => {
         // One deployment sends one event per changed leaf: read once they have arrived.
         clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => void this.read(client).catch((err) => this.opts.log.error("config.read_failed", { reason: rpcErrorText(err) })), UPDATE_DEBOUNCE_MS);
+        this.debounce = setTimeout(
+          () => void this.read(client).catch((err: unknown) => this.opts.log.error("config.read_failed", { reason: rpcErrorText(err) })),
+          UPDATE_DEBOUNCE_MS,
+        );
       });
       try {
         await call(client, OPERATION_TIMEOUT_MS, "SubscribeToConfigurationUpdate", () => updates.activate());
@@ -139,7 +149,8 @@ export class ConfigSource {
       this.once.say("WARN", "validation-unavailable", "ipc.operation_unavailable", {
         operation: "SubscribeToValidateConfigurationUpdates",
         reason: rpcErrorText(err),
-        fallback: "each configuration update is checked as it arrives: a bad key is refused and keeps its last good value, but the runtime cannot fail the deployment",
+        fallback:
+          "each configuration update is checked as it arrives: a bad key is refused and keeps its last good value, but the runtime cannot fail the deployment",
       });
     }
   }
@@ -155,10 +166,11 @@ export class ConfigSource {
         do {
           this.again = false;
           const res = await call(client, OPERATION_TIMEOUT_MS, "GetConfiguration", (c) => client.getConfiguration({ keyPath: [] }, { cancelController: c }));
-          const doc = res.value ?? {};
+          const doc: unknown = res.value ?? {};
           this.opts.apply(doc);
           const text = JSON.stringify(doc);
           if (text !== this.cachedText && this.cache.save({ kind: "community.greengrass.DeviceDefender/config", document: doc })) this.cachedText = text;
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a read() call made while this one awaited
         } while (this.again);
       } finally {
         this.reading = undefined;
@@ -178,10 +190,7 @@ export class ConfigSource {
     else this.opts.log.info("config.deployment_validated", { deployment: deploymentId });
     try {
       await call(client, OPERATION_TIMEOUT_MS, "SendConfigurationValidityReport", (c) =>
-        client.sendConfigurationValidityReport(
-          { configurationValidityReport: { status: status as never, deploymentId, message } },
-          { cancelController: c },
-        ),
+        client.sendConfigurationValidityReport({ configurationValidityReport: { status: status as never, deploymentId, message } }, { cancelController: c }),
       );
     } catch (err) {
       this.opts.log.error("config.validity_report_failed", { deployment: deploymentId, reason: rpcErrorText(err) });

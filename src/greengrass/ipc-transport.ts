@@ -35,7 +35,9 @@ export class IpcTransport implements Transport {
   }
 
   readonly publishLocal = (topic: string, message: Record<string, unknown>): Promise<void> =>
-    this.operation("PublishToTopic", PUBSUB, topic, (client, c) => client.publishToTopic({ topic, publishMessage: { jsonMessage: { message } } }, { cancelController: c }));
+    this.operation("PublishToTopic", PUBSUB, topic, (client, c) =>
+      client.publishToTopic({ topic, publishMessage: { jsonMessage: { message } } }, { cancelController: c }),
+    );
 
   private async operation(
     name: "PublishToIoTCore" | "PublishToTopic",

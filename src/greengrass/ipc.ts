@@ -15,7 +15,8 @@ export interface Backoff {
 
 /** Text of an SDK RpcError (with the service's error shape and message), or any error. */
 export function rpcErrorText(err: unknown): string {
-  const e = err as { description?: string; serviceError?: { message?: string; _errorCode?: string }; message?: string };
+  // Anything may have been thrown or rejected (undefined and null too).
+  const e = err as { description?: string; serviceError?: { message?: string; _errorCode?: string }; message?: string } | null | undefined;
   if (e?.serviceError) {
     // nucleus lite sends {"_message": "", "_errorCode": ...} (ggipcd/src/ipc_server.c,
     // send_stream_error), which the SDK's model reads as no message at all.
@@ -27,7 +28,7 @@ export function rpcErrorText(err: unknown): string {
 
 /** The modelled error shape of an SDK RpcError (UnauthorizedError, ServiceError, ...), if any. */
 export function errorShape(err: unknown): string | undefined {
-  return (err as { serviceError?: { _errorCode?: string } })?.serviceError?._errorCode;
+  return (err as { serviceError?: { _errorCode?: string } } | null | undefined)?.serviceError?._errorCode;
 }
 
 /**
@@ -102,7 +103,8 @@ export class IpcConnection {
       client = createClient();
     } catch (err) {
       this.log.error("ipc.unavailable", { reason: rpcErrorText(err) });
-      return this.retry();
+      this.retry();
+      return;
     }
     let lost = false;
     client.on("disconnection", (ev) => {
@@ -111,6 +113,7 @@ export class IpcConnection {
       if (generation !== this.generation || this.closed) return;
       this.client = undefined;
       clearTimeout(this.setUpTimer);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition, @typescript-eslint/no-unnecessary-type-conversion -- the reason is whatever the SDK's JavaScript passes on; its message is not guaranteed to be a string
       this.log.warn("ipc.disconnected", { reason: ev?.reason ? String(ev.reason.message ?? ev.reason) : "closed" });
       this.events.onDisconnected();
       this.retry();
@@ -121,10 +124,13 @@ export class IpcConnection {
       this.log.warn("ipc.connect_failed", { reason: rpcErrorText(err), attempt: this.attempt + 1 });
       connectionEnded(client);
       await client.close().catch(() => undefined);
-      return this.retry();
+      this.retry();
+      return;
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- both can change while connect() awaits: close(), and the disconnection listener above
     if (this.closed || lost) {
       connectionEnded(client);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run while connect() awaited
       if (this.closed) await client.close().catch(() => undefined);
       return;
     }

@@ -78,7 +78,7 @@ export class ReportAnswers {
     // Answered when the core's MQTT connection is up, however long that takes; over when the
     // IPC connection ends (the SDK would otherwise wait forever).
     const results = await Promise.allSettled(next.streams.map((s) => untilEnded(client, s.activate())));
-    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ topic: topics[i]!, err: r.reason }] : []));
+    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ topic: topics[i]!, err: r.reason as unknown }] : []));
     if (failures.length === 0) {
       this.log.info("report.answers_subscribed", { format });
       return;

@@ -223,7 +223,10 @@ export const SHORT_NAMES: Readonly<Record<string, string>> = (() => {
 /** Device-side Detect metrics: each from one family. */
 export const DEVICE_METRICS: Readonly<Record<string, { kind: ValueKind; delta: boolean; family: FamilyName }>> = Object.fromEntries(
   Object.entries(FAMILIES).flatMap(([name, f]) =>
-    (f.detect as ReadonlyArray<DetectMetric<never, never>>).map((d) => [d.name, { kind: d.kind, delta: d.aggregation === "delta", family: name as FamilyName }]),
+    (f.detect as ReadonlyArray<DetectMetric<never, never>>).map((d) => [
+      d.name,
+      { kind: d.kind, delta: d.aggregation === "delta", family: name as FamilyName },
+    ]),
   ),
 );
 

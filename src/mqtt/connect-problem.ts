@@ -37,15 +37,28 @@ export function connectProblem(err: Error & { code?: string | number }, s: Conne
   const message = err.message;
   if (typeof code === "number") return { reason: CONNACK[code] ?? `refused by the broker (reason code ${code}: ${message})` };
   if (code !== undefined && UNTRUSTED_BROKER.has(code)) {
-    return { reason: `the broker's certificate is not signed by the root CA (${code})`, file: s["root-ca"], fix: "use the CA that signed the endpoint's certificate (Amazon Root CA 1 for an ATS endpoint)" };
+    return {
+      reason: `the broker's certificate is not signed by the root CA (${code})`,
+      file: s["root-ca"],
+      fix: "use the CA that signed the endpoint's certificate (Amazon Root CA 1 for an ATS endpoint)",
+    };
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return { reason: `the broker's certificate is not for ${s.endpoint} (${message})`, file: s["root-ca"] };
   if (code === "CERT_HAS_EXPIRED") return { reason: "the broker's certificate has expired", file: s["root-ca"] };
-  if (/alert (unknown ca|bad certificate|certificate unknown|certificate required|unsupported certificate|handshake failure)/i.test(message) || /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED)/.test(String(code))) {
-    return { reason: `the broker refused the device certificate (${message.trim()})`, file: s.cert, fix: "the certificate must be registered and active in AWS IoT Core, with its CA" };
+  if (
+    /alert (unknown ca|bad certificate|certificate unknown|certificate required|unsupported certificate|handshake failure)/i.test(message) ||
+    /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED)/.test(String(code))
+  ) {
+    return {
+      reason: `the broker refused the device certificate (${message.trim()})`,
+      file: s.cert,
+      fix: "the certificate must be registered and active in AWS IoT Core, with its CA",
+    };
   }
-  if (/alert certificate expired/i.test(message) || /CERTIFICATE_EXPIRED/.test(String(code))) return { reason: "the broker refused the device certificate: it has expired", file: s.cert };
+  if (/alert certificate expired/i.test(message) || /CERTIFICATE_EXPIRED/.test(String(code)))
+    return { reason: "the broker refused the device certificate: it has expired", file: s.cert };
   if (code === "ECONNREFUSED") return { reason: `nothing accepts connections at ${s.endpoint}:${s.port} (ECONNREFUSED)` };
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return { reason: `the endpoint ${s.endpoint} does not resolve (${code})`, fix: "aws iot describe-endpoint --endpoint-type iot:Data-ATS" };
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return { reason: `the endpoint ${s.endpoint} does not resolve (${code})`, fix: "aws iot describe-endpoint --endpoint-type iot:Data-ATS" };
   return { reason: code ? `${message} (${code})` : message };
 }

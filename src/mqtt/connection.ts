@@ -112,7 +112,8 @@ export class MqttTransport implements Transport {
     this.wanted = next;
     const c = this.client;
     if (c === undefined || !c.connected) return;
-    if (gone.length > 0) await c.unsubscribeAsync(gone).catch((err) => this.log.warn("mqtt.unsubscribe_failed", { topics: gone.join(","), reason: errorMessage(err) }));
+    if (gone.length > 0)
+      await c.unsubscribeAsync(gone).catch((err: unknown) => this.log.warn("mqtt.unsubscribe_failed", { topics: gone.join(","), reason: errorMessage(err) }));
     await this.subscribeWanted(c);
   }
 
@@ -122,8 +123,12 @@ export class MqttTransport implements Transport {
     const body = typeof payload === "string" ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     const acked = c.publishAsync(topic, body, { qos: 1 }).then(
       () => undefined,
-      (err: Error & { code?: number }) => {
-        throw new PublishRefused(errorMessage(err), "PUBLISH", err.code === 135 ? `the device's IoT policy must allow iot:Publish on topic/${topic}` : undefined);
+      (err: unknown) => {
+        throw new PublishRefused(
+          errorMessage(err),
+          "PUBLISH",
+          (err as { code?: unknown } | null | undefined)?.code === 135 ? `the device's IoT policy must allow iot:Publish on topic/${topic}` : undefined,
+        );
       },
     );
     this.counts.publishes++;
@@ -151,7 +156,11 @@ export class MqttTransport implements Transport {
     const c = this.client!;
     this.upSince = performance.now();
     this.counts.connects++;
-    this.log.info("mqtt.connected", { endpoint: `${this.id.settings.endpoint}:${this.id.settings.port}`, client_id: this.id.clientId, session_present: Boolean(sessionPresent) });
+    this.log.info("mqtt.connected", {
+      endpoint: `${this.id.settings.endpoint}:${this.id.settings.port}`,
+      client_id: this.id.clientId,
+      session_present: Boolean(sessionPresent),
+    });
     try {
       // A session the broker kept has them already; one it did not needs them before any report.
       await this.subscribeWanted(c);

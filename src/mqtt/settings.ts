@@ -12,7 +12,10 @@ const THING_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 const file = (what: string) => z.string({ error: `is required: the ${what} file` }).min(1, `is required: the ${what} file`);
 
 export const ConnectionSchema = z.object({
-  endpoint: z.string().min(1).regex(/^[A-Za-z0-9.-]+$/, "must be a host name such as abc123-ats.iot.eu-west-1.amazonaws.com"),
+  endpoint: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9.-]+$/, "must be a host name such as abc123-ats.iot.eu-west-1.amazonaws.com"),
   port: z
     .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
     .pipe(z.int().min(1, "must be a port from 1 to 65535").max(65535, "must be a port from 1 to 65535"))
@@ -67,11 +70,26 @@ export function loadIdentity(settings: ConnectionSettings, now = Date.now()): { 
   } catch (err) {
     return { error: `key ${settings.key}: not a PEM private key (${(err as Error).message})` };
   }
-  if (Date.parse(x509.validTo) < now) warnings.push({ level: "ERROR", event: "mqtt.certificate_expired", fields: { file: settings.cert, valid_to: new Date(x509.validTo).toISOString(), effect: "AWS IoT Core refuses the connection" } });
-  else if (Date.parse(x509.validFrom) > now) warnings.push({ level: "ERROR", event: "mqtt.certificate_not_yet_valid", fields: { file: settings.cert, valid_from: new Date(x509.validFrom).toISOString(), effect: "the broker refuses it until then (or this clock is wrong)" } });
+  if (Date.parse(x509.validTo) < now)
+    warnings.push({
+      level: "ERROR",
+      event: "mqtt.certificate_expired",
+      fields: { file: settings.cert, valid_to: new Date(x509.validTo).toISOString(), effect: "AWS IoT Core refuses the connection" },
+    });
+  else if (Date.parse(x509.validFrom) > now)
+    warnings.push({
+      level: "ERROR",
+      event: "mqtt.certificate_not_yet_valid",
+      fields: { file: settings.cert, valid_from: new Date(x509.validFrom).toISOString(), effect: "the broker refuses it until then (or this clock is wrong)" },
+    });
   try {
     const mode = statSync(settings.key).mode & 0o777;
-    if ((mode & 0o077) !== 0) warnings.push({ level: "WARN", event: "mqtt.key_readable_by_others", fields: { file: settings.key, mode: `0${mode.toString(8)}`, fix: `chmod 600 ${settings.key}` } });
+    if ((mode & 0o077) !== 0)
+      warnings.push({
+        level: "WARN",
+        event: "mqtt.key_readable_by_others",
+        fields: { file: settings.key, mode: `0${mode.toString(8)}`, fix: `chmod 600 ${settings.key}` },
+      });
   } catch {
     // read above; a race with its removal shows at connect
   }

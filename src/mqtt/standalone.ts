@@ -38,7 +38,6 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
   const work = new WorkDir(o.workDir, log);
   const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond });
   detector.configure(config);
-  let agent: Agent;
   const book = new AnswerBook(log, (a) => agent.answer(a.reportId, a.accepted, a.code));
   const [acceptedTopic, rejectedTopic] = responseTopics(thingName, config.Format);
   const transport = new MqttTransport(
@@ -61,7 +60,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
   const outboxes = new Outboxes(work, log, thingName, transport, o.appendViolation);
   const deliverViolations = () => outboxes.deliver(config);
 
-  agent = new Agent({
+  const agent = new Agent({
     channel: reportChannel(transport, thingName, log, "not connected to AWS IoT Core"),
     log,
     work,
@@ -75,7 +74,13 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
     },
   });
 
-  log.info("standalone.starting", { thing: thingName, endpoint: `${identity.settings.endpoint}:${identity.settings.port}`, client_id: identity.clientId, work_dir: o.workDir, violations: o.violationsFile });
+  log.info("standalone.starting", {
+    thing: thingName,
+    endpoint: `${identity.settings.endpoint}:${identity.settings.port}`,
+    client_id: identity.clientId,
+    work_dir: o.workDir,
+    violations: o.violationsFile,
+  });
   // Answers must be subscribed before the first report: the transport is ready only once they are.
   if (config.PublishMetrics) await transport.subscribe([acceptedTopic, rejectedTopic]);
   transport.start();
@@ -96,6 +101,13 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
     new Promise<void>((res) => setTimeout(res, SHUTDOWN_DEADLINE_MS)),
   ]);
   const t = agent.totals;
-  log.info("standalone.stopped", { accepted: t.accepted, rejected: t.rejected, unconfirmed: t.unconfirmed, presumed_lost: t.presumedLost, violations_pending: outboxes.violations.pending, exports_pending: outboxes.exports.size });
+  log.info("standalone.stopped", {
+    accepted: t.accepted,
+    rejected: t.rejected,
+    unconfirmed: t.unconfirmed,
+    presumed_lost: t.presumedLost,
+    violations_pending: outboxes.violations.pending,
+    exports_pending: outboxes.exports.size,
+  });
   return 0;
 }

@@ -63,7 +63,12 @@ export class ExportOutbox {
       this.counts.dropped += dropped;
       if (!this.overflowing) {
         this.overflowing = true;
-        this.log.error("export.outbox_full", { dropped_total: this.counts.dropped, kept_bytes: this.bytes, max_bytes: EXPORT_OUTBOX_MAX_BYTES, effect: "the oldest undelivered export messages go first; said once until the outbox drains" });
+        this.log.error("export.outbox_full", {
+          dropped_total: this.counts.dropped,
+          kept_bytes: this.bytes,
+          max_bytes: EXPORT_OUTBOX_MAX_BYTES,
+          effect: "the oldest undelivered export messages go first; said once until the outbox drains",
+        });
       }
     }
     this.save();
@@ -81,6 +86,7 @@ export class ExportOutbox {
         do {
           this.again = false;
           await this.pass(transport);
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a deliver() call made while this pass awaited
         } while (this.again && transport.holder() !== undefined);
       } finally {
         this.delivering = undefined;
@@ -107,7 +113,13 @@ export class ExportOutbox {
       const topic = this.pending[0]?.topic ?? "";
       if (this.failing !== topic) {
         this.failing = topic;
-        this.log.error("export.not_published", { topic, reason: errorMessage(err), fix: err instanceof PublishRefused ? err.fix : undefined, pending: this.pending.length, kept: "in the outbox until delivered" });
+        this.log.error("export.not_published", {
+          topic,
+          reason: errorMessage(err),
+          fix: err instanceof PublishRefused ? err.fix : undefined,
+          pending: this.pending.length,
+          kept: "in the outbox until delivered",
+        });
       }
     } finally {
       if (sent > 0) this.save();

@@ -40,7 +40,7 @@ export class Outboxes {
 
   /** Starts delivering both outboxes (after a reconnection, a new configuration, new entries). */
   deliver(config: ComponentConfig): void {
-    void this.violations.deliver(this.transport, config).catch((err) => this.log.error("violation.delivery_failed", { reason: errorMessage(err) }));
-    void this.exports.deliver(this.transport).catch((err) => this.log.error("export.delivery_failed", { reason: errorMessage(err) }));
+    void this.violations.deliver(this.transport, config).catch((err: unknown) => this.log.error("violation.delivery_failed", { reason: errorMessage(err) }));
+    void this.exports.deliver(this.transport).catch((err: unknown) => this.log.error("export.delivery_failed", { reason: errorMessage(err) }));
   }
 }

@@ -10,7 +10,7 @@ import type { ComponentConfig } from "../config/schema.js";
 import type { ViolationEvent } from "../detect/evaluate.js";
 import { violationIoTTopic } from "../report/topics.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
-import { type Logger, errorMessage } from "../util/log.js";
+import { type Logger, errorMessage, textOf } from "../util/log.js";
 import { PublishRefused, type Transport } from "../agent/transport.js";
 /** Beyond this many undelivered events the oldest go, with an error naming how many. */
 export const OUTBOX_MAX = 2000;
@@ -92,6 +92,7 @@ export class ViolationOutbox {
         do {
           this.again = false;
           await this.pass(transport, config);
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a deliver() call made while this pass awaited
         } while (this.again && transport.holder() !== undefined);
       } finally {
         this.delivering = undefined;
@@ -145,7 +146,7 @@ export class ViolationOutbox {
         this.log.error("violation.not_published", {
           operation: err instanceof PublishRefused ? err.operation : target,
           topic,
-          violation_id: String(entry.event.violationId ?? ""),
+          violation_id: textOf(entry.event.violationId),
           reason,
           fix: err instanceof PublishRefused ? err.fix : undefined,
           pending: this.entries.length,

@@ -83,13 +83,26 @@ export function mappedIPv4(w: IPv6Words): number | undefined {
 /** RFC 5952 text form: lower case, leading zeros dropped, the longest run (≥2) of zero groups as "::". */
 export function formatIPv6(w: IPv6Words): string {
   // Hot path (one call per distinct tcp6 address): no intermediate arrays.
-  const g0 = w[0] >>> 16, g1 = w[0] & 0xffff, g2 = w[1] >>> 16, g3 = w[1] & 0xffff;
-  const g4 = w[2] >>> 16, g5 = w[2] & 0xffff, g6 = w[3] >>> 16, g7 = w[3] & 0xffff;
+  const g0 = w[0] >>> 16,
+    g1 = w[0] & 0xffff,
+    g2 = w[1] >>> 16,
+    g3 = w[1] & 0xffff;
+  const g4 = w[2] >>> 16,
+    g5 = w[2] & 0xffff,
+    g6 = w[3] >>> 16,
+    g7 = w[3] & 0xffff;
   const g = GROUPS;
-  g[0] = g0; g[1] = g1; g[2] = g2; g[3] = g3; g[4] = g4; g[5] = g5; g[6] = g6; g[7] = g7;
+  g[0] = g0;
+  g[1] = g1;
+  g[2] = g2;
+  g[3] = g3;
+  g[4] = g4;
+  g[5] = g5;
+  g[6] = g6;
+  g[7] = g7;
   let bestStart = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

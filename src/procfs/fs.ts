@@ -104,7 +104,9 @@ export class ProcFS {
   /** Process ids: the numeric folders of the proc root. */
   pids(): number[] {
     try {
-      return readdirSync(this.root).filter((n) => /^\d+$/.test(n)).map(Number);
+      return readdirSync(this.root)
+        .filter((n) => /^\d+$/.test(n))
+        .map(Number);
     } catch {
       return [];
     }

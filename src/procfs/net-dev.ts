@@ -23,7 +23,13 @@ export function parseNetDev(text: string): ParseResult<InterfaceCounters> {
     if (line.trim() === "") continue;
     const colon = line.indexOf(":");
     const name = colon < 0 ? "" : line.slice(0, colon).trim();
-    const fields = colon < 0 ? [] : line.slice(colon + 1).trim().split(/\s+/);
+    const fields =
+      colon < 0
+        ? []
+        : line
+            .slice(colon + 1)
+            .trim()
+            .split(/\s+/);
     // A counter beyond 2^53 cannot be counted exactly in JavaScript (and no interface has moved
     // 9 PB): the line is left out and counted rather than turned into a bogus delta.
     if (name === "" || /\s/.test(name) || fields.length < 16 || !fields.every((f) => /^\d+$/.test(f) && Number(f) <= Number.MAX_SAFE_INTEGER)) {

@@ -7,16 +7,7 @@
 // hot path reads them at fixed offsets instead of splitting the line (the files hold tens of
 // thousands of rows on a busy gateway).
 
-import {
-  type ByteOrder,
-  HOST_BYTE_ORDER,
-  formatIPv4,
-  formatIPv6,
-  hexAt,
-  ipv6WordsAt,
-  mappedIPv4,
-  wordToNetworkOrder,
-} from "./address.js";
+import { type ByteOrder, HOST_BYTE_ORDER, formatIPv4, formatIPv6, hexAt, ipv6WordsAt, mappedIPv4, wordToNetworkOrder } from "./address.js";
 
 import type { ParseResult } from "./parse-result.js";
 
@@ -90,7 +81,7 @@ export function parseNetSockets(text: string, opts: SocketParseOptions): ParseRe
       const v4 = mappedIPv4(w); // lower-case hex spelling of the prefix
       return v4 === undefined ? formatIPv6(w) : formatIPv4(v4);
     }
-    const key = text.substr(pos, 32);
+    const key = text.slice(pos, pos + 32);
     let s = names.get(key);
     if (s === undefined) {
       const w = ipv6WordsAt(text, pos, order);

@@ -20,12 +20,7 @@ export function counterDelta(prev: number | undefined, cur: number, counterBits:
  * baseline: the caller must then omit network_stats rather than send totals since boot.
  * An interface that appeared counts its whole value; one that vanished counts nothing.
  */
-export function networkStatsDelta(
-  prev: CounterMap,
-  cur: CounterMap,
-  excluded: ReadonlySet<string>,
-  counterBits: 32 | 64,
-): Traffic {
+export function networkStatsDelta(prev: CounterMap, cur: CounterMap, excluded: ReadonlySet<string>, counterBits: 32 | 64): Traffic {
   const sum = { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 };
   for (const [name, c] of Object.entries(cur)) {
     if (excluded.has(name)) continue;

@@ -10,6 +10,7 @@ export const MAX_REPORT_BYTES = 128 * 1024;
 
 /** The cbor library, loaded on first use: a JSON-only device never pays for it. */
 export function cbor(): typeof import("cbor") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used: the component's memory counts
   return require("cbor") as typeof import("cbor");
 }
 

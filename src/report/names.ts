@@ -6,9 +6,7 @@ import { SHORT_NAMES } from "../metrics/catalogue.js";
 
 export { SHORT_NAMES };
 
-export const LONG_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries(SHORT_NAMES).map(([long, short]) => [short, long]),
-);
+export const LONG_NAMES: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(SHORT_NAMES).map(([long, short]) => [short, long]));
 
 const CUSTOM_KEYS = new Set(["custom_metrics", "cmet"]);
 

@@ -20,8 +20,8 @@ const ip = z.string().refine((s) => isIPv4(s) || isIPv6(s), "must be an IPv4 or 
 
 /** Each value object has exactly one key; these keys have no short forms. */
 export const CustomMetricValueSchema = z.union([
-  z.strictObject({ number: z.number().finite() }),
-  z.strictObject({ number_list: z.array(z.number().finite()) }),
+  z.strictObject({ number: z.number() }),
+  z.strictObject({ number_list: z.array(z.number()) }),
   z.strictObject({ string_list: z.array(z.string()) }),
   z.strictObject({ ip_list: z.array(ip) }),
 ]);
@@ -36,7 +36,7 @@ export const ReportSchema = z
     custom_metrics: CustomMetricsSchema.optional(),
   })
   .refine((r) => r.metrics !== undefined || r.custom_metrics !== undefined, {
-    message: "a report needs metrics or custom_metrics",
+    error: "a report needs metrics or custom_metrics",
   });
 
 export type Report = z.infer<typeof ReportSchema>;

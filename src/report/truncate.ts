@@ -8,7 +8,9 @@ export function cheapestFirst<T>(items: readonly T[], cap: number, rank: ((t: T)
   if (rank === undefined) return smallestSorted(items, cap, order);
   const ranked = items.map((item) => ({ item, r: rank(item) }));
   const cmp = (a: { item: T; r: number }, b: { item: T; r: number }) => a.r - b.r || order(a.item, b.item);
-  return smallestSorted(ranked, cap, cmp).map((x) => x.item).sort(order);
+  return smallestSorted(ranked, cap, cmp)
+    .map((x) => x.item)
+    .sort(order);
 }
 
 /** The `cap` smallest items by `cmp`, sorted. */

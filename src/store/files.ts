@@ -10,17 +10,7 @@
 //   warning, so the next run starts clean and the evidence is kept.
 // - Temporary files left by a crash are removed when the folder is opened.
 
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { z } from "zod";
 import { type Logger, errorMessage } from "../util/log.js";
@@ -93,7 +83,7 @@ export function removeStaleTemps(dir: string): number {
   return removed;
 }
 
-const errnoOf = (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? "EIO";
+const errnoOf = (err: unknown) => (err as NodeJS.ErrnoException | null | undefined)?.code ?? "EIO";
 
 /**
  * Logs a recurring failure once per (file, reason) per hour: a read-only or full disk must be
@@ -152,7 +142,7 @@ export class WorkDir {
     return this.dir === undefined ? undefined : join(this.dir, name);
   }
 
-  json<T>(name: string, schema: z.ZodType<T, unknown>): JsonFile<T> {
+  json<T>(name: string, schema: z.ZodType<T>): JsonFile<T> {
     return new JsonFile<T>(this, name, schema);
   }
 }
@@ -205,7 +195,7 @@ export class JsonFile<T> {
   constructor(
     private readonly work: WorkDir,
     readonly name: string,
-    private readonly schema: z.ZodType<T, unknown>,
+    private readonly schema: z.ZodType<T>,
   ) {
     this.path = work.path(name);
   }

@@ -5,7 +5,20 @@
 // rewrite of what stays. Only the newest segment is ever written, so only it can end in a line
 // torn by a power cut, which is dropped when the log is opened.
 
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../util/log.js";
 import { type FailureLog, fsyncDir, inFolderMadeAgain, writeAll } from "./files.js";
@@ -59,7 +72,9 @@ export class SegmentedLog<K> {
     }
     let names: string[];
     try {
-      names = readdirSync(this.dir).filter((n) => /^\d{10}\.ndjson$/.test(n)).sort();
+      names = readdirSync(this.dir)
+        .filter((n) => /^\d{10}\.ndjson$/.test(n))
+        .sort();
     } catch {
       return { entries, dropped };
     }
@@ -80,7 +95,8 @@ export class SegmentedLog<K> {
       over++;
       if (!this.readOnly) rmSync(join(this.dir, gone), { force: true });
     }
-    if (over > 0 || (sizes[0] ?? 0) > maxBytes) this.log?.warn("history.over_size_cap", { folder: this.dir, max_bytes: maxBytes, effect: "only the newest datapoints up to the cap were read" });
+    if (over > 0 || (sizes[0] ?? 0) > maxBytes)
+      this.log?.warn("history.over_size_cap", { folder: this.dir, max_bytes: maxBytes, effect: "only the newest datapoints up to the cap were read" });
     for (const [i, name] of names.entries()) {
       const path = join(this.dir, name);
       let text: string;

@@ -29,7 +29,8 @@ export function createLogger(
   write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
   minLevel: Level = (process.env.DEFENDER_LOG_LEVEL?.toUpperCase() as Level | undefined) ?? "INFO",
 ): Logger {
-  const min = ORDER[minLevel] ?? ORDER.INFO;
+  // minLevel may be any text (DEFENDER_LOG_LEVEL is read unchecked): an unknown one means INFO.
+  const min = (ORDER as Partial<Record<string, number>>)[minLevel] ?? ORDER.INFO;
   const at = (level: Level) => (event: string, fields?: Fields) => {
     if (ORDER[level] >= min) write(formatLine(level, event, fields));
   };
@@ -38,6 +39,13 @@ export function createLogger(
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A value read from outside (the network, a file) as text: as String() prints it, `absent` for undefined or null. */
+export function textOf(v: unknown, absent = ""): string {
+  if (v === undefined || v === null) return absent;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the value may be anything; a malformed one is shown as String() has always shown it
+  return String(v);
 }
 
 /**

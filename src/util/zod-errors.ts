@@ -9,7 +9,8 @@ export function describeZodError(error: z.ZodError, root?: unknown): string {
 function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
   const path = issue.path.length === 0 ? "(root)" : issue.path.map(String).join(".");
   const value = root === undefined ? undefined : valueAt(root, issue.path);
-  const shown = value === undefined ? "" : ` (got ${JSON.stringify(value)?.slice(0, 120)})`;
+  // JSON.stringify returns undefined for a function or a symbol, whatever its declared type says.
+  const shown = value === undefined ? "" : ` (got ${(JSON.stringify(value) as string | undefined)?.slice(0, 120)})`;
   return `${path}: ${issue.message}${shown}`;
 }
 

@@ -25,9 +25,15 @@ export async function benchBaseline(lines: string[], datapoints = 10_000_000): P
   writeFileSync(join(dir, "profile.json"), JSON.stringify(DEFAULT_PROFILE));
   writeFileSync(join(dir, "rss.js"), 'process.on("exit", () => require("fs").writeSync(3, String(process.resourceUsage().maxRSS)));');
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ["--require", join(dir, "rss.js"), BUNDLE, "baseline", "--profile", join(dir, "profile.json"), "--exported", file, "--out", join(dir, "resolved.json")], { stdio: ["ignore", "pipe", "pipe", "pipe"] });
+  const r = spawnSync(
+    process.execPath,
+    ["--require", join(dir, "rss.js"), BUNDLE, "baseline", "--profile", join(dir, "profile.json"), "--exported", file, "--out", join(dir, "resolved.json")],
+    { stdio: ["ignore", "pipe", "pipe", "pipe"] },
+  );
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`baseline failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`baseline failed: ${r.stderr.toString()}`);
   const rssMb = Number(r.output[3]?.toString()) / 1024;
-  lines.push(`baseline: ${datapoints.toLocaleString("en")} datapoints from ${things.toLocaleString("en")} things, the default profile's statistical behaviors: ${seconds.toFixed(1)} s, peak RSS ${rssMb.toFixed(0)} MB (target < 60 s and < 300 MB)`);
+  lines.push(
+    `baseline: ${datapoints.toLocaleString("en")} datapoints from ${things.toLocaleString("en")} things, the default profile's statistical behaviors: ${seconds.toFixed(1)} s, peak RSS ${rssMb.toFixed(0)} MB (target < 60 s and < 300 MB)`,
+  );
 }

@@ -60,11 +60,13 @@ async function openLoopbackConnections(count: number): Promise<{ sockets: Socket
     servers.push(server);
     const port = (server.address() as { port: number }).port;
     for (let i = 0; i < count / 2; i += 250) {
-      const batch = Array.from({ length: Math.min(250, count / 2 - i) }, () =>
-        new Promise<Socket>((res, rej) => {
-          const c = createConnection({ host, port }, () => res(c));
-          c.once("error", rej);
-        }),
+      const batch = Array.from(
+        { length: Math.min(250, count / 2 - i) },
+        () =>
+          new Promise<Socket>((res, rej) => {
+            const c = createConnection({ host, port }, () => res(c));
+            c.once("error", rej);
+          }),
       );
       sockets.push(...(await Promise.all(batch)));
     }
@@ -118,7 +120,9 @@ export async function benchComponent(lines: string[], transport: "ts" | "crt", b
   const { recipeDefaults } = await import("../nucleus/harness.js");
   const BUNDLE = bundle;
   const label = transport === "ts" ? "component (TypeScript IPC transport, the default)" : "component (aws-crt native IPC transport)";
-  lines.push(`${label}: bundle ${(statSync(BUNDLE).size / 1024).toFixed(0)} KiB of JavaScript${transport === "crt" ? " + a 7 MB native addon" : ", no native code"} (target < 1 MB)`);
+  lines.push(
+    `${label}: bundle ${(statSync(BUNDLE).size / 1024).toFixed(0)} KiB of JavaScript${transport === "crt" ? " + a 7 MB native addon" : ", no native code"} (target < 1 MB)`,
+  );
   const dir = tempDir("defender-bench-gg-");
   const nucleus = new NucleusDouble({
     socketPath: join(dir, "ipc.socket"),
@@ -133,7 +137,12 @@ export async function benchComponent(lines: string[], transport: "ts" | "crt", b
   // Started as the recipe starts it: the same node flags and environment.
   const { recipeRun } = await import("../nucleus/harness.js");
   const { flags, env: setenv } = recipeRun();
-  if (transport === "ts") lines.push(`component started as the recipe does: node ${flags.join(" ")} (${Object.entries(setenv).map(([k, v]) => `${k}=${v}`).join(" ")})`);
+  if (transport === "ts")
+    lines.push(
+      `component started as the recipe does: node ${flags.join(" ")} (${Object.entries(setenv)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")})`,
+    );
   // Test hook, bench only: 300 configured seconds last 60 ms, so 1,000 cycles take a minute (and
   // the 30 s after which an answer counts as spooled are 6 ms, longer than the double takes).
   const started = Date.now();
@@ -168,7 +177,9 @@ export async function benchComponent(lines: string[], transport: "ts" | "crt", b
     const late = await window(900);
     const at1000 = procStatus(child.pid!);
     const cycles = nucleus.publishes.length - 200;
-    lines.push(`${label}, on the idle machine's /proc: RSS over cycles 100-199 ${early}; over cycles 900-999 ${late}; peak ${(at1000.hwmKb / 1024).toFixed(1)} MB (target <= 55 MB, flat from 100 to 1,000)`);
+    lines.push(
+      `${label}, on the idle machine's /proc: RSS over cycles 100-199 ${early}; over cycles 900-999 ${late}; peak ${(at1000.hwmKb / 1024).toFixed(1)} MB (target <= 55 MB, flat from 100 to 1,000)`,
+    );
     if (transport === "ts") {
       // 4,032 cycles at 300 s are 14 days: the history is full (HistoryDays) and stops growing.
       await nucleus.waitFor(() => nucleus.publishes.length >= 3932, 600_000, "3932 cycles");
@@ -190,7 +201,11 @@ export async function benchCustomMetrics(lines: string[]): Promise<void> {
   const { CustomMetricsConfig } = await import("../../src/custom/definitions.js");
   const { SOURCES } = await import("../../src/collect/collectors/index.js");
   const root = join(tempDir("defender-bench-custom-"), "proc");
-  cpSync(join(__dirname, "../fixtures/proc/custom"), root, { recursive: true, verbatimSymlinks: true, filter: (src) => !/\/\d+(\/|$)/.test(src.slice(src.indexOf("custom") + 6)) });
+  cpSync(join(__dirname, "../fixtures/proc/custom"), root, {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (src) => !/\/\d+(\/|$)/.test(src.slice(src.indexOf("custom") + 6)),
+  });
   for (let pid = 1000; pid < 3000; pid++) {
     mkdirSync(join(root, String(pid), "fd"), { recursive: true });
     writeFileSync(join(root, String(pid), "comm"), `proc${pid % 50}\n`);
@@ -229,13 +244,19 @@ export async function benchDetect(lines: string[]): Promise<void> {
   const { statSync } = await import("node:fs");
   // 14 days at 300 s with 20 metrics, the realistic mix of numbers and short lists.
   const metrics = [
-    "aws:all-bytes-in", "aws:all-bytes-out", "aws:all-packets-in", "aws:all-packets-out",
-    "aws:num-listening-tcp-ports", "aws:num-listening-udp-ports", "aws:num-established-tcp-connections",
+    "aws:all-bytes-in",
+    "aws:all-bytes-out",
+    "aws:all-packets-in",
+    "aws:all-packets-out",
+    "aws:num-listening-tcp-ports",
+    "aws:num-listening-udp-ports",
+    "aws:num-established-tcp-connections",
     ...Array.from({ length: 10 }, (_, i) => `custom_number_${i}`),
   ];
   const datapoint = (i: number) => {
     const values: Record<string, { count?: number; number?: number; ports?: number[]; cidrs?: string[] }> = {};
-    for (const [k, m] of metrics.entries()) values[m] = m.startsWith("aws:") ? { count: 1000 + ((i * 7919 + k * 104729) % 50_000) } : { number: Math.round(((i + k) % 1000) * 1.37 * 100) / 100 };
+    for (const [k, m] of metrics.entries())
+      values[m] = m.startsWith("aws:") ? { count: 1000 + ((i * 7919 + k * 104729) % 50_000) } : { number: Math.round(((i + k) % 1000) * 1.37 * 100) / 100 };
     values["aws:listening-tcp-ports"] = { ports: [22, 443, 8883] };
     values["aws:listening-udp-ports"] = { ports: [53, 123] };
     values["aws:destination-ip-addresses"] = { cidrs: ["203.0.113.10", "198.51.100.7", "10.0.0.5"] };
@@ -247,7 +268,9 @@ export async function benchDetect(lines: string[]): Promise<void> {
   for (let i = 0; i < count; i++) history.append(datapoint(i));
   const { readdirSync } = await import("node:fs");
   const onDisk = readdirSync(path).reduce((n, f) => n + statSync(join(path, f)).size, 0);
-  lines.push(`detect: history for 14 days at 300 s with 20 metrics: ${(onDisk / 1e6).toFixed(2)} MB on disk in ${readdirSync(path).length} segments, ${count} datapoints (target < 5 MB)`);
+  lines.push(
+    `detect: history for 14 days at 300 s with 20 metrics: ${(onDisk / 1e6).toFixed(2)} MB on disk in ${readdirSync(path).length} segments, ${count} datapoints (target < 5 MB)`,
+  );
   // What the same history costs the component's heap once read back (src/detect/datapoints.ts).
   const { setFlagsFromString } = await import("node:v8");
   const { runInNewContext } = await import("node:vm");
@@ -258,16 +281,29 @@ export async function benchDetect(lines: string[]): Promise<void> {
   const reopened = new History(path, { maxAgeMs: 14 * 86_400_000, maxBytes: 10_000_000 }, true);
   gc();
   const inMemory = process.memoryUsage().heapUsed - heapBefore;
-  lines.push(`detect: the same history in memory: ${(inMemory / 1e6).toFixed(2)} MB of heap for ${reopened.points.length} datapoints (${Math.round(inMemory / reopened.points.length)} bytes each)`);
+  lines.push(
+    `detect: the same history in memory: ${(inMemory / 1e6).toFixed(2)} MB of heap for ${reopened.points.length} datapoints (${Math.round(inMemory / reopened.points.length)} bytes each)`,
+  );
   // 100 behaviors: static thresholds, device baselines (percentiles over the 14 days), windows and sets.
   const behaviors = Array.from({ length: 100 }, (_, i) => {
     const metric = metrics[i % metrics.length]!;
     const kind = i % 5;
-    if (kind === 0) return { name: `b${i}`, metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23, 2323] } } };
-    if (kind === 1) return { name: `b${i}`, metric: "aws:destination-ip-addresses", criteria: { comparisonOperator: "in-cidr-set", value: { cidrs: ["10.0.0.0/8", "203.0.113.0/24", "198.51.100.0/24"] } } };
+    if (kind === 0)
+      return { name: `b${i}`, metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23, 2323] } } };
+    if (kind === 1)
+      return {
+        name: `b${i}`,
+        metric: "aws:destination-ip-addresses",
+        criteria: { comparisonOperator: "in-cidr-set", value: { cidrs: ["10.0.0.0/8", "203.0.113.0/24", "198.51.100.0/24"] } },
+      };
     const value = metric.startsWith("aws:") ? { count: 40_000 } : { number: 1000 };
     if (kind === 2) return { name: `b${i}`, metric, criteria: { comparisonOperator: "less-than-equals", value } };
-    if (kind === 3) return { name: `b${i}`, metric, criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: ["p90", "p99", "p99.9"][i % 3] } } };
+    if (kind === 3)
+      return {
+        name: `b${i}`,
+        metric,
+        criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: ["p90", "p99", "p99.9"][i % 3] } },
+      };
     return { name: `b${i}`, metric, criteria: { comparisonOperator: "less-than-equals", value, ...(metric.includes("all-") ? { durationSeconds: 900 } : {}) } };
   });
   const profiles = [SecurityProfileSchema.parse({ securityProfileName: "Bench", behaviors })];
@@ -300,7 +336,12 @@ export async function benchReplay(lines: string[]): Promise<void> {
       metrics: {
         listening_tcp_ports: { ports: [{ port: 22 }, { port: 443 }, ...(telnet ? [{ port: 23 }] : [])], total: telnet ? 3 : 2 },
         listening_udp_ports: { ports: [{ port: 123 }], total: 1 },
-        network_stats: { bytes_in: 5000 + ((i * 7919) % 3000), bytes_out: 20000 + ((i * 104729) % 9000), packets_in: 50 + (i % 13), packets_out: 80 + (i % 17) },
+        network_stats: {
+          bytes_in: 5000 + ((i * 7919) % 3000),
+          bytes_out: 20000 + ((i * 104729) % 9000),
+          packets_in: 50 + (i % 13),
+          packets_out: 80 + (i % 17),
+        },
         tcp_connections: { established_connections: { connections: [{ remote_addr: `10.0.0.${i % 200}:443`, local_port: 40000 }], total: 1 + (i % 9) } },
       },
     };
@@ -311,12 +352,17 @@ export async function benchReplay(lines: string[]): Promise<void> {
   // The child reports its own peak RSS on fd 3 as it exits.
   writeFileSync(join(dir, "rss.js"), 'process.on("exit", () => require("fs").writeSync(3, String(process.resourceUsage().maxRSS)));');
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ["--require", join(dir, "rss.js"), BUNDLE, "replay", "--profile", join(dir, "profile.json"), "--reports", reports], { stdio: ["ignore", "pipe", "pipe", "pipe"], maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, ["--require", join(dir, "rss.js"), BUNDLE, "replay", "--profile", join(dir, "profile.json"), "--reports", reports], {
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+    maxBuffer: 1 << 26,
+  });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`replay failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`replay failed: ${r.stderr.toString()}`);
   const events = r.stdout.toString().trim().split("\n").length;
   const rssMb = Number(r.output[3]?.toString()) / 1024;
-  lines.push(`replay: 100,000 reports (a year at 300 s) with the default profile: ${seconds.toFixed(1)} s, peak RSS ${rssMb.toFixed(0)} MB, ${events} violation events (target < 10 s and < 200 MB)`);
+  lines.push(
+    `replay: 100,000 reports (a year at 300 s) with the default profile: ${seconds.toFixed(1)} s, peak RSS ${rssMb.toFixed(0)} MB, ${events} violation events (target < 10 s and < 200 MB)`,
+  );
 }
 
 /** `npm run bench` runs every part; `npm run bench -- component detect` only those named. */
@@ -343,7 +389,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
+  main().catch((err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exitCode = 1;
   });

@@ -16,7 +16,7 @@ import { procStatus } from "./proc-status.js";
 
 const THING = "bench-thing";
 
-async function withBroker<T>(fn: (b: { broker: Broker; pki: Pki; device: { cert: string; key: string }; dir: string }) => Promise<T>): Promise<T> {
+async function withBroker<T>(fn: (b: { broker: Broker; pki: Pki; device: { cert: string; key: string }; dir: string }) => T | Promise<T>): Promise<T> {
   const dir = tempDir("defender-bench-mqtt-");
   mkdirSync(join(dir, "pki"));
   const pki = new Pki(join(dir, "pki"));
@@ -47,7 +47,25 @@ export async function benchStandalone(lines: string[]): Promise<void> {
     // 300 configured seconds last 60 ms, as in the component's bench: 1,000 cycles in a minute.
     const child = spawn(
       process.execPath,
-      [...flags, BUNDLE, "run", "--work-dir", join(dir, "work"), "--endpoint", "localhost", "--port", String(broker.port), "--cert", device.cert, "--key", device.key, "--root-ca", pki.ca, "--thing-name", THING],
+      [
+        ...flags,
+        BUNDLE,
+        "run",
+        "--work-dir",
+        join(dir, "work"),
+        "--endpoint",
+        "localhost",
+        "--port",
+        String(broker.port),
+        "--cert",
+        device.cert,
+        "--key",
+        device.key,
+        "--root-ca",
+        pki.ca,
+        "--thing-name",
+        THING,
+      ],
       { stdio: "ignore", env: { PATH: process.env.PATH, ...env, DEFENDER_TEST_MS_PER_SECOND: "0.2" } },
     );
     const accepted = () => defender.reports.filter((r) => r.outcome === "accepted").length;
@@ -67,8 +85,12 @@ export async function benchStandalone(lines: string[]): Promise<void> {
       const late = await window(900);
       const at1000 = procStatus(child.pid!);
       const cycles = accepted() - 200;
-      lines.push(`standalone (MQTT.js over mutual TLS to mosquitto, every report answered), on this machine's /proc: RSS over cycles 100-199 ${early}; over cycles 900-999 ${late}; peak ${(at1000.hwmKb / 1024).toFixed(1)} MB`);
-      lines.push(`standalone: CPU ${((at1000.cpuMs - at200.cpuMs) / cycles).toFixed(2)} ms per cycle, of which ${((at1000.sysMs - at200.sysMs) / cycles).toFixed(2)} ms in the kernel`);
+      lines.push(
+        `standalone (MQTT.js over mutual TLS to mosquitto, every report answered), on this machine's /proc: RSS over cycles 100-199 ${early}; over cycles 900-999 ${late}; peak ${(at1000.hwmKb / 1024).toFixed(1)} MB`,
+      );
+      lines.push(
+        `standalone: CPU ${((at1000.cpuMs - at200.cpuMs) / cycles).toFixed(2)} ms per cycle, of which ${((at1000.sysMs - at200.sysMs) / cycles).toFixed(2)} ms in the kernel`,
+      );
     } finally {
       child.kill("SIGKILL");
       await service.endAsync(true);
@@ -114,7 +136,7 @@ const CLIENTS: Record<string, string> = {
 export async function benchMqttClients(lines: string[]): Promise<void> {
   const skip = brokerSkipReason();
   if (skip) return void lines.push(`mqtt clients: not measured (${skip})`);
-  await withBroker(async ({ broker, pki, device, dir }) => {
+  await withBroker(({ broker, pki, device, dir }) => {
     const { flags, env } = recipeRun();
     const topic = `$aws/things/${THING}/defender/metrics/json`;
     const figures: string[] = [];
@@ -123,13 +145,19 @@ export async function benchMqttClients(lines: string[]): Promise<void> {
       writeFileSync(file, code);
       const runs: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = spawnSync(process.execPath, [...flags, file, String(broker.port), device.cert, device.key, pki.ca, topic], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH, NODE_PATH: join(ROOT, "node_modules"), ...env } });
+        const r = spawnSync(process.execPath, [...flags, file, String(broker.port), device.cert, device.key, pki.ca, topic], {
+          cwd: ROOT,
+          encoding: "utf8",
+          env: { PATH: process.env.PATH, NODE_PATH: join(ROOT, "node_modules"), ...env },
+        });
         if (r.status !== 0) throw new Error(`${name}: ${r.stderr}`);
         runs.push(Number(r.stdout.trim()) / 1024);
       }
       runs.sort((a, b) => a - b);
       figures.push(`${name} ${runs[2]!.toFixed(1)} MB`);
     }
-    lines.push(`mqtt clients, each loaded from node_modules, RSS after connecting over mutual TLS and one QoS 1 publish, with the recipe's node flags and environment (median of 5): ${figures.join("; ")}`);
+    lines.push(
+      `mqtt clients, each loaded from node_modules, RSS after connecting over mutual TLS and one QoS 1 publish, with the recipe's node flags and environment (median of 5): ${figures.join("; ")}`,
+    );
   });
 }

@@ -16,26 +16,33 @@ export function writeSyntheticProc(root: string, opts: { tcp: number; tcp6: numb
   const tcp: string[] = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"];
   let sl = 0;
   for (let i = 0; i < opts.listeners; i++) {
-    tcp.push(`${String(sl++).padStart(4)}: ${le32(i % 2 ? local : 0)}:${hex(1000 + i, 4)} 00000000:0000 0A ${tail} ${20000 + i} 1 0000000000000000 100 0 0 10 0`);
+    tcp.push(
+      `${String(sl++).padStart(4)}: ${le32(i % 2 ? local : 0)}:${hex(1000 + i, 4)} 00000000:0000 0A ${tail} ${20000 + i} 1 0000000000000000 100 0 0 10 0`,
+    );
   }
   for (let i = 0; i < opts.tcp; i++) {
     const remote = (0x0a000000 + (i % 60000) * 7 + 1) >>> 0; // 10.x.y.z peers
-    tcp.push(`${String(sl++).padStart(4)}: ${le32(local)}:${hex(30000 + (i % 30000), 4)} ${le32(remote)}:${hex(443 + (i % 7), 4)} 01 ${tail} ${100000 + i} 1 0000000000000000 20 4 30 10 -1`);
+    tcp.push(
+      `${String(sl++).padStart(4)}: ${le32(local)}:${hex(30000 + (i % 30000), 4)} ${le32(remote)}:${hex(443 + (i % 7), 4)} 01 ${tail} ${100000 + i} 1 0000000000000000 20 4 30 10 -1`,
+    );
   }
-  const tcp6: string[] = ["  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"];
+  const tcp6: string[] = [
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+  ];
   const localV6 = "B80D0120000000000000000010000000"; // 2001:db8::10
   for (let i = 0; i < opts.tcp6; i++) {
     const mapped = i % 2 === 0;
-    const remote = mapped
-      ? `0000000000000000FFFF0000${le32((0xac100000 + i) >>> 0)}`
-      : `B80D0120000000000000${hex(i & 0xffff, 4)}${le32(i + 1)}`;
+    const remote = mapped ? `0000000000000000FFFF0000${le32((0xac100000 + i) >>> 0)}` : `B80D0120000000000000${hex(i & 0xffff, 4)}${le32(i + 1)}`;
     const localAddr = mapped ? `0000000000000000FFFF0000${le32(local)}` : localV6;
     tcp6.push(`${String(i).padStart(4)}: ${localAddr}:01BB ${remote}:${hex(1024 + (i % 60000), 4)} 01 ${tail} ${300000 + i} 1 0000000000000000 20 4 30 10 -1`);
   }
   writeFileSync(join(root, "net/tcp"), `${tcp.join("\n")}\n`);
   writeFileSync(join(root, "net/tcp6"), `${tcp6.join("\n")}\n`);
   writeFileSync(join(root, "net/udp"), "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n");
-  writeFileSync(join(root, "net/udp6"), "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n");
+  writeFileSync(
+    join(root, "net/udp6"),
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n",
+  );
   writeFileSync(
     join(root, "net/dev"),
     "Inter-|   Receive                                                |  Transmit\n" +

@@ -42,7 +42,8 @@ export function liteSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root: lite's core bus lives in /run/greengrass and components are identified by cgroup (CI runs as root)";
   if (sourceDir() === undefined) return `no lite sources at ${SOURCE_CANDIDATES.filter(Boolean).join(" or ")}`;
   const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
-  if (missing.length > 0) return `missing ${missing.join(", ")} (apt-get install build-essential cmake ninja-build pkg-config mosquitto openssl and lite's -dev packages)`;
+  if (missing.length > 0)
+    return `missing ${missing.join(", ")} (apt-get install build-essential cmake ninja-build pkg-config mosquitto openssl and lite's -dev packages)`;
   const cg = cgroupRoot();
   if (cg === undefined) return "no cgroup v2 hierarchy mounted (lite identifies components by their cgroup)";
   try {
@@ -66,12 +67,24 @@ export function buildLite(): string {
     if (r.status !== 0) throw new Error(`${cmd} failed:\n${(r.stdout + r.stderr).slice(-4000)}`);
   };
   run("cmake", [
-    "-S", join(src, "aws-greengrass-lite"), "-B", BUILD_DIR, "-G", "Ninja", "-D", "CMAKE_BUILD_TYPE=MinSizeRel",
-    "-D", "FETCHCONTENT_FULLY_DISCONNECTED=ON",
-    "-D", `FETCHCONTENT_SOURCE_DIR_CORE_MQTT=${deps("core_mqtt")}`,
-    "-D", `FETCHCONTENT_SOURCE_DIR_AWS_SIGV4=${deps("aws_sigv4")}`,
-    "-D", `FETCHCONTENT_SOURCE_DIR_GG_SDK=${deps("gg_sdk")}`,
-    "-D", `FETCHCONTENT_SOURCE_DIR_UNITY=${deps("unity")}`,
+    "-S",
+    join(src, "aws-greengrass-lite"),
+    "-B",
+    BUILD_DIR,
+    "-G",
+    "Ninja",
+    "-D",
+    "CMAKE_BUILD_TYPE=MinSizeRel",
+    "-D",
+    "FETCHCONTENT_FULLY_DISCONNECTED=ON",
+    "-D",
+    `FETCHCONTENT_SOURCE_DIR_CORE_MQTT=${deps("core_mqtt")}`,
+    "-D",
+    `FETCHCONTENT_SOURCE_DIR_AWS_SIGV4=${deps("aws_sigv4")}`,
+    "-D",
+    `FETCHCONTENT_SOURCE_DIR_GG_SDK=${deps("gg_sdk")}`,
+    "-D",
+    `FETCHCONTENT_SOURCE_DIR_UNITY=${deps("unity")}`,
   ]);
   run("ninja", ["-C", BUILD_DIR, "-j2"]);
   return bin;
@@ -116,7 +129,8 @@ export class LiteCore {
   readonly root: string;
   readonly pki: Pki;
   readonly daemons = new Map<string, Proc>();
-  broker!: Proc;
+  /** Unset until start() has run mosquitto (a start that failed before it leaves none to stop). */
+  broker: Proc | undefined;
   private readonly cgroups: string;
 
   private constructor(
@@ -148,22 +162,44 @@ export class LiteCore {
 
   private async boot(): Promise<void> {
     const { dir, root, pki } = this;
-    for (const sub of [join(dir, "state"), join(dir, "config.d"), join(root, "packages", "recipes"), join(root, "packages", "artifacts"), join(root, "work")]) mkdirSync(sub, { recursive: true });
+    for (const sub of [join(dir, "state"), join(dir, "config.d"), join(root, "packages", "recipes"), join(root, "packages", "artifacts"), join(root, "work")])
+      mkdirSync(sub, { recursive: true });
     const device = pki.issue("device", this.opts.thingName);
     // mosquitto as IoT Core: mutual TLS, the certificate's CN is the client's identity.
-    writeFileSync(join(dir, "mosquitto.conf"), [
-      "per_listener_settings true",
-      `listener ${BROKER_PORT} 127.0.0.1`,
-      `cafile ${pki.ca}`, `certfile ${join(pki.dir, "server.pem")}`, `keyfile ${join(pki.dir, "server.key")}`,
-      "require_certificate true", "use_identity_as_username true", "allow_anonymous false",
-      "user root", "log_dest stderr", "log_type error", "log_type warning", "log_type notice", "log_type information",
-      "",
-    ].join("\n"));
+    writeFileSync(
+      join(dir, "mosquitto.conf"),
+      [
+        "per_listener_settings true",
+        `listener ${BROKER_PORT} 127.0.0.1`,
+        `cafile ${pki.ca}`,
+        `certfile ${join(pki.dir, "server.pem")}`,
+        `keyfile ${join(pki.dir, "server.key")}`,
+        "require_certificate true",
+        "use_identity_as_username true",
+        "allow_anonymous false",
+        "user root",
+        "log_dest stderr",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+        "",
+      ].join("\n"),
+    );
     this.broker = new Proc(spawn("mosquitto", ["-c", join(dir, "mosquitto.conf")], { stdio: ["ignore", "pipe", "pipe"] }));
     await this.broker.waitForLine(/Opening ipv4 listen socket on port 8883|mosquitto version .* running/, 20_000);
     // The nucleus configuration (ggconfigd -c FILE -C DIR: every file in DIR is merged too).
     const system = { certificateFilePath: device.cert, privateKeyPath: device.key, rootCaPath: pki.ca, rootPath: root, thingName: this.opts.thingName };
-    const nucleus = { componentType: "NUCLEUS", configuration: { awsRegion: "eu-west-1", iotCredEndpoint: "localhost", iotDataEndpoint: "localhost", iotRoleAlias: "GreengrassV2TokenExchangeRoleAlias", runWithDefault: { posixUser: "root:root" } } };
+    const nucleus = {
+      componentType: "NUCLEUS",
+      configuration: {
+        awsRegion: "eu-west-1",
+        iotCredEndpoint: "localhost",
+        iotDataEndpoint: "localhost",
+        iotRoleAlias: "GreengrassV2TokenExchangeRoleAlias",
+        runWithDefault: { posixUser: "root:root" },
+      },
+    };
     // JSON is YAML: lite's libyaml reader takes it as is.
     writeFileSync(join(dir, "config.yaml"), JSON.stringify({ system, services: { "aws.greengrass.NucleusLite": nucleus } }));
     writeFileSync(join(dir, "config.d", "components.yaml"), JSON.stringify({ services: this.opts.components }));
@@ -174,7 +210,10 @@ export class LiteCore {
       this.daemons.set(name, p);
       return p;
     };
-    await daemon("ggconfigd", ["-c", join(dir, "config.yaml"), "-C", join(dir, "config.d")]).waitForLine(/Listening on socket \/run\/greengrass\/gg_config/, 20_000);
+    await daemon("ggconfigd", ["-c", join(dir, "config.yaml"), "-C", join(dir, "config.d")]).waitForLine(
+      /Listening on socket \/run\/greengrass\/gg_config/,
+      20_000,
+    );
     for (const name of DAEMONS.slice(1)) daemon(name);
     await this.daemons.get("iotcored")!.waitForLine(/Connected to IoT core/, 30_000);
     for (let i = 0; i < 100 && !existsSync(this.socketPath); i++) await new Promise((r) => setTimeout(r, 50));
@@ -204,11 +243,13 @@ export class LiteCore {
   step(name: string, version: string, phase: "install" | "run", env: Record<string, string> = {}): Proc {
     const cg = this.cgroup(phase === "install" ? `${name}.install` : name);
     const script = `echo $$ > ${cg}/cgroup.procs && exec ${join(this.bin, "recipe-runner")} -n ${name} -v ${version} -p ${phase}`;
-    return new Proc(spawn("sh", ["-c", script], {
-      cwd: join(this.root, "work", name),
-      env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: this.socketPath, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    }));
+    return new Proc(
+      spawn("sh", ["-c", script], {
+        cwd: join(this.root, "work", name),
+        env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin`, AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: this.socketPath, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
   }
 
   /** A bare IPC client inside the component's cgroup, so ggipcd takes it for that component. */
@@ -221,7 +262,9 @@ export class LiteCore {
 
   /** What systemd does on `systemctl stop`: SIGTERM to every process of the unit's cgroup. */
   stopUnit(name: string): void {
-    const procs = readFileSync(join(this.cgroup(name), "cgroup.procs"), "utf8").split("\n").filter(Boolean);
+    const procs = readFileSync(join(this.cgroup(name), "cgroup.procs"), "utf8")
+      .split("\n")
+      .filter(Boolean);
     for (const pid of procs) {
       try {
         process.kill(Number(pid), "SIGTERM");

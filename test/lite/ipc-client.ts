@@ -15,7 +15,9 @@ let rx = Buffer.alloc(0);
 let nextStream = 1;
 
 sock.on("connect", () => {
-  sock.write(encodeFrame({ type: MessageType.Connect, headers: [Header.newString(":version", "0.1.0")], payload: JSON.stringify({ componentName: component }) }, 0));
+  sock.write(
+    encodeFrame({ type: MessageType.Connect, headers: [Header.newString(":version", "0.1.0")], payload: JSON.stringify({ componentName: component }) }, 0),
+  );
 });
 sock.on("data", (d: Buffer) => {
   rx = Buffer.concat([rx, d]);

@@ -47,7 +47,8 @@ function tokenize(resource: string, mqttStyle: boolean): Token[] | undefined {
     }
     if (c === "?") return undefined;
     if (c === "*") out.push({ kind: "glob" });
-    else if (mqttStyle && c === "+" && (i === 0 || resource[i - 1] === "/") && (i + 1 === resource.length || resource[i + 1] === "/")) out.push({ kind: "plus" });
+    else if (mqttStyle && c === "+" && (i === 0 || resource[i - 1] === "/") && (i + 1 === resource.length || resource[i + 1] === "/"))
+      out.push({ kind: "plus" });
     else if (mqttStyle && c === "#" && i + 1 === resource.length && (i === 0 || resource[i - 1] === "/")) out.push({ kind: "hash" });
     else out.push({ kind: "char", c });
   }

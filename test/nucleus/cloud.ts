@@ -9,11 +9,28 @@ import { decodeFirstSync, encode as cborEncode } from "cbor";
 import { isIP } from "node:net";
 
 const LONG: Record<string, string> = {
-  hed: "header", rid: "report_id", v: "version", met: "metrics", cmet: "custom_metrics",
-  tp: "listening_tcp_ports", up: "listening_udp_ports", pts: "ports", pt: "port", if: "interface",
-  t: "total", ns: "network_stats", bi: "bytes_in", bo: "bytes_out", pi: "packets_in", po: "packets_out",
-  tc: "tcp_connections", ec: "established_connections", cs: "connections", rad: "remote_addr",
-  lp: "local_port", li: "local_interface",
+  hed: "header",
+  rid: "report_id",
+  v: "version",
+  met: "metrics",
+  cmet: "custom_metrics",
+  tp: "listening_tcp_ports",
+  up: "listening_udp_ports",
+  pts: "ports",
+  pt: "port",
+  if: "interface",
+  t: "total",
+  ns: "network_stats",
+  bi: "bytes_in",
+  bo: "bytes_out",
+  pi: "packets_in",
+  po: "packets_out",
+  tc: "tcp_connections",
+  ec: "established_connections",
+  cs: "connections",
+  rad: "remote_addr",
+  lp: "local_port",
+  li: "local_interface",
 };
 
 type Obj = Record<string, unknown>;
@@ -44,10 +61,10 @@ export function checkReport(doc: unknown): string | undefined {
       if (!isObj(block)) return `${list} not an object`;
       const ports = key(block, "ports");
       if (ports !== undefined && !Array.isArray(ports)) return `${list}.ports not a list`;
-      for (const p of (ports as unknown[]) ?? []) {
+      for (const p of (ports as unknown[] | undefined) ?? []) {
         if (!isObj(p)) return `${list} entry not an object`;
         const port = key(p, "port");
-        if (!Number.isInteger(port) || (port as number) <= 0 || (port as number) > 65535) return `${list} port ${port}`;
+        if (!Number.isInteger(port) || (port as number) <= 0 || (port as number) > 65535) return `${list} port ${String(port)}`;
         const iface = key(p, "interface");
         if (iface !== undefined && typeof iface !== "string") return `${list} interface not a string`;
       }
@@ -66,8 +83,8 @@ export function checkReport(doc: unknown): string | undefined {
     if (tc !== undefined) {
       const ec = isObj(tc) ? key(tc, "established_connections") : undefined;
       if (!isObj(tc) || (ec !== undefined && !isObj(ec))) return "tcp_connections shape";
-      const cs = ec === undefined ? undefined : key(ec as Obj, "connections");
-      for (const c of (cs as unknown[]) ?? []) {
+      const cs = ec === undefined ? undefined : key(ec, "connections");
+      for (const c of (cs as unknown[] | undefined) ?? []) {
         if (!isObj(c)) return "connection not an object";
         const rad = key(c, "remote_addr");
         const m = typeof rad === "string" ? /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(rad) : null;
@@ -148,7 +165,12 @@ export class DeviceDefenderService {
       const metrics = key(doc as Obj, "metrics");
       const ns = isObj(metrics) ? key(metrics, "network_stats") : undefined;
       const networkStats = isObj(ns)
-        ? { bytes_in: Number(key(ns, "bytes_in") ?? 0), bytes_out: Number(key(ns, "bytes_out") ?? 0), packets_in: Number(key(ns, "packets_in") ?? 0), packets_out: Number(key(ns, "packets_out") ?? 0) }
+        ? {
+            bytes_in: Number(key(ns, "bytes_in") ?? 0),
+            bytes_out: Number(key(ns, "bytes_out") ?? 0),
+            packets_in: Number(key(ns, "packets_in") ?? 0),
+            packets_out: Number(key(ns, "packets_out") ?? 0),
+          }
         : undefined;
       record = { thingName, format, reportId, outcome: "accepted", at: now, networkStats, doc };
     }

@@ -23,7 +23,8 @@ export const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== nu
 
 interface Entry {
   name: string;
-  value: Json | Node;
+  /** A leaf's JSON value, or the Node of a map. */
+  value: unknown;
 }
 
 /** One map level of the configuration, keyed case-insensitively. */
@@ -80,7 +81,10 @@ function removePointer(root: Node, pointer: string): void {
     root.children.clear();
     return;
   }
-  const parts = pointer.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  const parts = pointer
+    .split("/")
+    .slice(1)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
   let node = root;
   for (const p of parts.slice(0, -1)) {
     const e = node.get(p);
@@ -112,7 +116,7 @@ export class ConfigStore {
   }
 
   /** GetConfiguration: the whole map for [], a leaf wrapped in a one-key map, or undefined. */
-  get(keyPath: string[]): Json | undefined {
+  get(keyPath: string[]): Json {
     if (keyPath.length === 0) return this.root.toPOJO();
     let node: Node = this.root;
     for (let i = 0; i < keyPath.length; i++) {

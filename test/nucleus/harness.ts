@@ -30,8 +30,8 @@ export function recipeDefaults(): Record<string, unknown> {
  * DEFENDER_WORK_DIR, which the nucleus fills with {work:path}; the tests set the folder).
  */
 export function recipeRun(): { flags: string[]; env: Record<string, string> } {
-  const recipe = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8"));
-  const run = recipe.Lifecycle.all.run as { Script: string; Setenv: Record<string, string> };
+  const recipe = parse(readFileSync(join(ROOT, "recipe.yaml"), "utf8")) as { Lifecycle: { all: { run: { Script: string; Setenv: Record<string, string> } } } };
+  const run = recipe.Lifecycle.all.run;
   return {
     flags: run.Script.split(" ").filter((a) => a.startsWith("--")),
     env: Object.fromEntries(Object.entries(run.Setenv).filter(([k]) => k !== "DEFENDER_WORK_DIR")),
@@ -98,7 +98,8 @@ export async function setup(configuration: Record<string, unknown>, opts: SetupO
   const dir = tempDir("defender-e2e-");
   const workDir = join(dir, "work");
   const msPerSecond = opts.msPerSecond ?? MS_PER_SECOND;
-  const { msPerSecond: _scale, node: nodeCommand, ...nucleusOptions } = opts;
+  const { node: nodeCommand, ...nucleusOptions } = opts;
+  delete nucleusOptions.msPerSecond; // the component's clock, not an option of the double
   const node = nodeCommand ?? [process.execPath];
   const nucleus = new NucleusDouble({
     socketPath: join(dir, "ipc.socket"),
@@ -160,7 +161,6 @@ export function setDev(root: string, eth0: [number, number, number, number]) {
 
 /** A published report, parsed and validated (long names). */
 export function report(p: Publish) {
-  const doc = p.topicName.endsWith("/cbor") ? decodeFirstSync(p.payload) : JSON.parse(p.payload.toString("utf8"));
+  const doc: unknown = p.topicName.endsWith("/cbor") ? decodeFirstSync(p.payload) : JSON.parse(p.payload.toString("utf8"));
   return ReportSchema.parse(toLongNames(doc));
 }
-

@@ -25,8 +25,15 @@ import { DeviceDefenderService } from "./cloud.js";
 import { ConfigStore, isObj } from "./config-store.js";
 import { CoreMqtt, MqttRequestError, topicMatches, topicProblem } from "./mqtt.js";
 
-const MT_APPLICATION = 0, MT_ERROR = 1, MT_PING = 2, MT_PING_RESPONSE = 3, MT_CONNECT = 4, MT_CONNECT_ACK = 5, MT_PROTOCOL_ERROR = 6;
-const FLAG_CONNECTION_ACCEPTED = 1, FLAG_TERMINATE_STREAM = 2;
+const MT_APPLICATION = 0,
+  MT_ERROR = 1,
+  MT_PING = 2,
+  MT_PING_RESPONSE = 3,
+  MT_CONNECT = 4,
+  MT_CONNECT_ACK = 5,
+  MT_PROTOCOL_ERROR = 6;
+const FLAG_CONNECTION_ACCEPTED = 1,
+  FLAG_TERMINATE_STREAM = 2;
 
 type Headers = Record<string, { type: string; value: unknown }>;
 type Json = Record<string, unknown>;
@@ -192,7 +199,13 @@ export class NucleusDouble extends EventEmitter {
           this.pendingValidation = undefined;
           resolve({ status: "TIMEOUT" });
         }, this.opts.validationTimeoutMs ?? 30_000);
-        this.pendingValidation = { deploymentId, resolve: (r) => (clearTimeout(timer), resolve(r)) };
+        this.pendingValidation = {
+          deploymentId,
+          resolve: (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          },
+        };
         this.sendEvent(this.validator!, "aws.greengrass#ValidateConfigurationUpdateEvents", {
           validateConfigurationUpdateEvent: { configuration: proposed, deploymentId },
         });
@@ -261,9 +274,10 @@ export class NucleusDouble extends EventEmitter {
         try {
           msg = this.codec.decode(frame);
         } catch {
-          return this.protocolError(conn, "undecodable frame");
+          this.protocolError(conn, "undecodable frame");
+          return;
         }
-        this.onFrame(conn, state, msg.headers as Headers, msg.body);
+        this.onFrame(conn, state, msg.headers, msg.body);
         if (conn.destroyed) return;
       }
     });
@@ -286,14 +300,19 @@ export class NucleusDouble extends EventEmitter {
     const flags = headers[":message-flags"];
     const stream = headers[":stream-id"];
     if (type?.type !== "integer" || flags?.type !== "integer" || stream?.type !== "integer") {
-      return this.protocolError(conn, "frame without int32 :message-type, :message-flags and :stream-id");
+      this.protocolError(conn, "frame without int32 :message-type, :message-flags and :stream-id");
+      return;
     }
     const t = type.value as number;
     if (t === MT_CONNECT) {
       // ipcAuthenticationHandler: the payload's authToken must be a component's SVCUID.
       const token = safeJson(body)?.authToken;
       const ok = !this.refuseConnections && token === this.opts.svcuid && headers[":version"]?.value === "0.1.0";
-      this.write(conn, { ":message-type": int(MT_CONNECT_ACK), ":message-flags": int(ok ? FLAG_CONNECTION_ACCEPTED : 0), ":stream-id": int(0) }, new Uint8Array(0));
+      this.write(
+        conn,
+        { ":message-type": int(MT_CONNECT_ACK), ":message-flags": int(ok ? FLAG_CONNECTION_ACCEPTED : 0), ":stream-id": int(0) },
+        new Uint8Array(0),
+      );
       if (!ok) {
         conn.end();
         return;
@@ -307,7 +326,10 @@ export class NucleusDouble extends EventEmitter {
       this.write(conn, { ":message-type": int(MT_PING_RESPONSE), ":message-flags": int(0), ":stream-id": int(0) }, new Uint8Array(0));
       return;
     }
-    if (!state.authenticated) return this.protocolError(conn, "application message before an accepted connection");
+    if (!state.authenticated) {
+      this.protocolError(conn, "application message before an accepted connection");
+      return;
+    }
     if (t !== MT_APPLICATION) return;
     const id = stream.value as number;
     const operation = headers.operation?.value as string | undefined;
@@ -374,53 +396,88 @@ export class NucleusDouble extends EventEmitter {
         // ConfigStoreIPCEventStreamAgent: only the component's own configuration is served here.
         const keyPath = Array.isArray(req.keyPath) ? (req.keyPath as string[]) : [];
         const value = this.config.get(keyPath);
-        if (value === undefined) return this.fail(s, "ResourceNotFoundError", "Key not found");
-        return this.respond(s, { componentName: this.opts.componentName, value });
+        if (value === undefined) {
+          this.fail(s, "ResourceNotFoundError", "Key not found");
+          return;
+        }
+        this.respond(s, { componentName: this.opts.componentName, value });
+        return;
       }
-      case "SubscribeToConfigurationUpdate":
-        return this.respond(s, {}, true);
+      case "SubscribeToConfigurationUpdate": {
+        this.respond(s, {}, true);
+        return;
+      }
       case "SubscribeToValidateConfigurationUpdates": {
         // One validation listener per component; it goes when its stream closes.
         this.validator = s;
         s.onClose = () => {
           if (this.validator === s) this.validator = undefined;
         };
-        return this.respond(s, {}, true);
+        this.respond(s, {}, true);
+        return;
       }
       case "SendConfigurationValidityReport": {
         const report = isObj(req.configurationValidityReport) ? req.configurationValidityReport : {};
-        if (report.deploymentId === undefined) return this.fail(s, "InvalidArgumentsError", "Cannot accept configuration validity report, the deployment ID provided was null");
+        if (report.deploymentId === undefined) {
+          this.fail(s, "InvalidArgumentsError", "Cannot accept configuration validity report, the deployment ID provided was null");
+          return;
+        }
         const pending = this.pendingValidation;
-        if (!pending || pending.deploymentId !== report.deploymentId) return this.fail(s, "InvalidArgumentsError", "Validation request either timed out or was never made");
+        if (!pending || pending.deploymentId !== report.deploymentId) {
+          this.fail(s, "InvalidArgumentsError", "Validation request either timed out or was never made");
+          return;
+        }
         this.pendingValidation = undefined;
-        pending.resolve({ status: String(report.status), message: report.message === undefined ? undefined : String(report.message) });
-        return this.respond(s, {});
+        pending.resolve({ status: shown(report.status), message: report.message === undefined ? undefined : shown(report.message) });
+        this.respond(s, {});
+        return;
       }
-      case "UpdateState":
-        return this.respond(s, {});
+      case "UpdateState": {
+        this.respond(s, {});
+        return;
+      }
       case "PublishToTopic": {
         const topic = req.topic;
-        if (typeof topic !== "string") return this.fail(s, "InvalidArgumentsError", "Topic is required");
+        if (typeof topic !== "string") {
+          this.fail(s, "InvalidArgumentsError", "Topic is required");
+          return;
+        }
         if (!this.authorized(s, PUBSUB, topic)) return;
         const pm = req.publishMessage as Json | undefined;
         const message = (pm?.jsonMessage as Json | undefined)?.message ?? (pm?.binaryMessage as Json | undefined)?.message;
         this.localPublishes.push({ topic, message, at: Date.now() });
         this.emit("localPublish", topic);
-        return this.respond(s, {});
+        this.respond(s, {});
+        return;
       }
       case "PublishToIoTCore": {
         // PublishToIoTCoreOperationHandler: topic, authorization, payload, QoS, then MqttClient.
         const topicName = req.topicName;
-        if (typeof topicName !== "string") return this.fail(s, "InvalidArgumentsError", "Topic is required");
+        if (typeof topicName !== "string") {
+          this.fail(s, "InvalidArgumentsError", "Topic is required");
+          return;
+        }
         if (!this.authorized(s, MQTTPROXY, topicName)) return;
-        if (req.payload === undefined) return this.fail(s, "InvalidArgumentsError", "Payload is required");
-        if (req.qos === undefined) return this.fail(s, "InvalidArgumentsError", "QoS is required");
-        if (req.qos !== "0" && req.qos !== "1") return this.fail(s, "InvalidArgumentsError", `Invalid QoS value: ${String(req.qos)}`);
+        if (req.payload === undefined) {
+          this.fail(s, "InvalidArgumentsError", "Payload is required");
+          return;
+        }
+        if (req.qos === undefined) {
+          this.fail(s, "InvalidArgumentsError", "QoS is required");
+          return;
+        }
+        if (req.qos !== "0" && req.qos !== "1") {
+          this.fail(s, "InvalidArgumentsError", `Invalid QoS value: ${shown(req.qos)}`);
+          return;
+        }
         const payload = Buffer.from(req.payload as string, "base64");
         try {
           this.mqtt.publish(topicName, req.qos === "1" ? 1 : 0, payload);
         } catch (err) {
-          if (err instanceof MqttRequestError) return this.fail(s, "ServiceError", `Publish to topic ${topicName} failed: ${err.message}`);
+          if (err instanceof MqttRequestError) {
+            this.fail(s, "ServiceError", `Publish to topic ${topicName} failed: ${err.message}`);
+            return;
+          }
           throw err;
         }
         const publish = { topicName, qos: req.qos as string, payload, at: Date.now() };
@@ -432,14 +489,27 @@ export class NucleusDouble extends EventEmitter {
       }
       case "SubscribeToIoTCore": {
         const topicName = req.topicName;
-        if (typeof topicName !== "string") return this.fail(s, "InvalidArgumentsError", "Topic is required");
+        if (typeof topicName !== "string") {
+          this.fail(s, "InvalidArgumentsError", "Topic is required");
+          return;
+        }
         if (!this.authorized(s, MQTTPROXY, topicName)) return;
-        if (req.qos !== "0" && req.qos !== "1") return this.fail(s, "InvalidArgumentsError", req.qos === undefined ? "QoS is required" : `Invalid QoS value: ${String(req.qos)}`);
+        if (req.qos !== "0" && req.qos !== "1") {
+          this.fail(s, "InvalidArgumentsError", req.qos === undefined ? "QoS is required" : `Invalid QoS value: ${shown(req.qos)}`);
+          return;
+        }
         const problem = topicProblem(topicName, false);
-        if (problem) return this.fail(s, "ServiceError", `Subscribe to topic ${topicName} failed with error ${problem}`);
+        if (problem) {
+          this.fail(s, "ServiceError", `Subscribe to topic ${topicName} failed with error ${problem}`);
+          return;
+        }
         // Answered once the MQTT connection is up; messages are forwarded only after the
         // response went out (SubscribeToIoTCoreOperationHandler, afterHandleRequest).
-        const subscriber = { filter: topicName, deliver: (topic: string, payload: Buffer) => this.sendEvent(s, "aws.greengrass#IoTCoreMessage", { message: { topicName: topic, payload: payload.toString("base64") } }) };
+        const subscriber = {
+          filter: topicName,
+          deliver: (topic: string, payload: Buffer) =>
+            this.sendEvent(s, "aws.greengrass#IoTCoreMessage", { message: { topicName: topic, payload: payload.toString("base64") } }),
+        };
         s.onClose = () => this.mqtt.subscribers.delete(subscriber);
         void this.mqtt.whenOnline().then(() => {
           if (s.closed) return;
@@ -449,10 +519,14 @@ export class NucleusDouble extends EventEmitter {
         });
         return;
       }
-      case "SubscribeToTopic":
-        return this.respond(s, {}, true);
-      default:
-        return this.fail(s, "ServiceError", `Operation ${s.operation} is not supported by Greengrass`);
+      case "SubscribeToTopic": {
+        this.respond(s, {}, true);
+        return;
+      }
+      default: {
+        this.fail(s, "ServiceError", `Operation ${s.operation} is not supported by Greengrass`);
+        return;
+      }
     }
   }
 
@@ -473,10 +547,16 @@ const answerHeaders = (id: number, type: number, flags: number, shape: string): 
   "service-model-type": { type: "string", value: shape },
 });
 
-function safeJson(body: Uint8Array): Json | undefined {
+/** A request's JSON body; a body of `null` is null (the callers treat it as none). */
+function safeJson(body: Uint8Array): Json | null | undefined {
   try {
-    return body.length === 0 ? undefined : JSON.parse(new TextDecoder().decode(body));
+    return body.length === 0 ? undefined : (JSON.parse(new TextDecoder().decode(body)) as Json | null);
   } catch {
     return undefined;
   }
+}
+
+/** A value from a request, as the nucleus prints it: String() of whatever the client sent. */
+function shown(v: unknown): string {
+  return String(v);
 }

@@ -38,7 +38,8 @@ export async function serviceDouble(broker: Broker, pki: Pki): Promise<ServiceDo
   });
   await client.subscribeAsync(["$aws/things/+/defender/metrics/+", "defender/violations/#"], { qos: 1 });
   client.on("message", (topic, payload) => {
-    if (topic.startsWith("defender/violations/")) return void violations.push({ topic, event: JSON.parse(payload.toString("utf8")) });
+    if (topic.startsWith("defender/violations/"))
+      return void violations.push({ topic, event: JSON.parse(payload.toString("utf8")) as Record<string, unknown> });
     const answer = defender.receive(topic, payload);
     if (answer) void client.publishAsync(answer.topic, answer.payload, { qos: 1 });
   });

@@ -25,6 +25,7 @@ const KERNEL_MEMORY = /^(kcore|kmsg|kmem|kpage[a-z]*|sysrq-trigger)$/;
 /** Compiles a file source's regular expression (RE2 syntax); throws with the reason. */
 export function compileRegex(pattern: string): RE2JS {
   // Loaded on first use: most devices configure no file source, and the component's memory counts.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used (see above)
   const { RE2JS: re2 } = require("re2js") as typeof import("re2js");
   return re2.compile(pattern);
 }
@@ -41,7 +42,8 @@ export function fileAccessProblem(path: string, extraRoots: readonly string[], p
     const rel = under(root, path);
     if (rel === undefined) continue;
     const first = rel.split(sep)[0]!;
-    if (/^\d+$/.test(first) || first === "self" || first === "thread-self") return `${path} is a per-process file (it may hold secrets such as the component's environment)`;
+    if (/^\d+$/.test(first) || first === "self" || first === "thread-self")
+      return `${path} is a per-process file (it may hold secrets such as the component's environment)`;
     if (KERNEL_MEMORY.test(first)) return `${path} exposes kernel memory`;
     return undefined;
   }
@@ -101,7 +103,9 @@ export const fileSource: Collector<number | number[] | string[]> = collector({
     if (params.type === "number" || params.type === "number-list") {
       const nums = items.map((s) => (NUMBER.test(s.trim()) ? Number(s) * (params.scale ?? 1) : NaN));
       if (nums.length === 0 || nums.some((n) => !Number.isFinite(n))) {
-        throw new CollectError(`${params.path} does not hold ${params.type === "number" ? "a number" : "numbers"}${params.regex ? ` matching ${params.regex}` : ""}`);
+        throw new CollectError(
+          `${params.path} does not hold ${params.type === "number" ? "a number" : "numbers"}${params.regex ? ` matching ${params.regex}` : ""}`,
+        );
       }
       return params.type === "number" ? nums[0]! : nums;
     }

@@ -30,7 +30,10 @@ export const listeningProcessNames: Collector<string[]> = collector({
       let sockets = rescan ? undefined : cache.byPid.get(pid);
       if (sockets === undefined) {
         try {
-          sockets = ctx.fs.fdTargets(pid).map(socketInode).filter((i): i is number => i !== undefined);
+          sockets = ctx.fs
+            .fdTargets(pid)
+            .map(socketInode)
+            .filter((i): i is number => i !== undefined);
         } catch {
           sockets = null; // not ours to read (or gone): skipped and counted
         }

@@ -7,6 +7,9 @@ export const networkInterfaceNames: Collector<string[]> = collector({
   collect(ctx) {
     const { records } = ctx.netDev();
     if (records.length === 0) throw new CollectError(`no interfaces in ${ctx.fs.netDir}/dev`);
-    return records.map((r) => r.name).filter((n) => !ctx.excludedInterfaces.has(n)).sort();
+    return records
+      .map((r) => r.name)
+      .filter((n) => !ctx.excludedInterfaces.has(n))
+      .sort();
   },
 });

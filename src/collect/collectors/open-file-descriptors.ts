@@ -4,4 +4,7 @@ import { parseFileNr } from "../../procfs/file-nr.js";
 import { type Collector, collector } from "../collector.js";
 import { readParsed } from "./read.js";
 
-export const openFileDescriptors: Collector<number> = collector({ custom: { type: "number" }, collect: (ctx) => readParsed(ctx, "sys/fs/file-nr", parseFileNr) });
+export const openFileDescriptors: Collector<number> = collector({
+  custom: { type: "number" },
+  collect: (ctx) => readParsed(ctx, "sys/fs/file-nr", parseFileNr),
+});

@@ -75,21 +75,21 @@ export class Header {
   static newBoolean(name: string, value: boolean): Header {
     return new Header(name, value ? HeaderType.BooleanTrue : HeaderType.BooleanFalse);
   }
-  private as<T>(type: HeaderType): T {
+  private valueOfType(type: HeaderType): unknown {
     if (this.type !== type) throw new CrtError(`Header of type (${this.type}) cannot be converted to type (${type})`);
-    return this.value as T;
+    return this.value;
   }
   asString(): string {
-    return this.as<string>(HeaderType.String);
+    return this.valueOfType(HeaderType.String) as string;
   }
   asInt32(): number {
-    return this.as<number>(HeaderType.Int32);
+    return this.valueOfType(HeaderType.Int32) as number;
   }
   asInt16(): number {
-    return this.as<number>(HeaderType.Int16);
+    return this.valueOfType(HeaderType.Int16) as number;
   }
   asByte(): number {
-    return this.as<number>(HeaderType.Byte);
+    return this.valueOfType(HeaderType.Byte) as number;
   }
   asBoolean(): boolean {
     if (this.type === HeaderType.BooleanTrue) return true;
@@ -97,7 +97,7 @@ export class Header {
     throw new CrtError(`Header of type (${this.type}) cannot be converted to type (boolean)`);
   }
   asByteBuffer(): ArrayBuffer {
-    return this.as<ArrayBuffer>(HeaderType.ByteBuffer);
+    return this.valueOfType(HeaderType.ByteBuffer) as ArrayBuffer;
   }
 }
 
@@ -208,6 +208,7 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame | { error: string }
     .map(([name, v]) => fromWireHeader(name, v));
   const body = decoded.body;
   const payload = new Uint8Array(body).buffer;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- the wire's int32 as it came, as aws-crt passes it on; route() compares it with the types it knows
   return { streamId: stream.value, message: { type: type.value, flags: flags.value, headers, payload } };
 }
 
@@ -241,9 +242,13 @@ export class ClientConnection extends EventEmitter {
   private readonly streams = new Map<number, ClientStream>();
   private closeReason: string | undefined;
 
-  constructor(private readonly config: ConnectionConfig) {
+  private readonly config: ConnectionConfig;
+
+  /** `config` is whatever the SDK's JavaScript passes, as with aws-crt's ClientConnection. */
+  constructor(config: ConnectionConfig | undefined) {
     super();
     if (config === undefined) throw new CrtError("Invalid configuration passed to eventstream ClientConnection constructor");
+    this.config = config;
   }
 
   connect(options?: { cancelController?: CancelControllerLike }): Promise<void> {
@@ -270,11 +275,9 @@ export class ClientConnection extends EventEmitter {
         if (stopListening === undefined) return; // already cancelled
       }
       const local = this.config.socketOptions?.domain === SOCKET_DOMAIN_LOCAL || this.config.port === 0;
-      const socket = local
-        ? createConnection({ path: this.config.hostName })
-        : createConnection({ host: this.config.hostName, port: this.config.port });
+      const socket = local ? createConnection({ path: this.config.hostName }) : createConnection({ host: this.config.hostName, port: this.config.port });
       this.socket = socket;
-      socket.setNoDelay?.(true);
+      socket.setNoDelay(true);
       socket.once("connect", () => {
         if (settled) return;
         settled = true;
@@ -335,7 +338,7 @@ export class ClientConnection extends EventEmitter {
       return Promise.reject(new CrtError("AWS_ERROR_EVENT_STREAM_RPC_CONNECTION_CLOSED"));
     }
     return new Promise<void>((resolve, reject) => {
-      socket.write(bytes, (err) => (err ? reject(new CrtError(socketErrorName(err as NodeJS.ErrnoException))) : resolve()));
+      socket.write(bytes, (err) => (err ? reject(new CrtError(socketErrorName(err))) : resolve()));
     });
   }
 
@@ -343,12 +346,18 @@ export class ClientConnection extends EventEmitter {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     while (this.pending.length >= 4 && this.state !== ConnectionState.Closed) {
       const total = this.pending.readUInt32BE(0);
-      if (total < 16 || total > MAX_FRAME_BYTES) return this.protocolError(`frame length ${total} out of range`);
+      if (total < 16 || total > MAX_FRAME_BYTES) {
+        this.protocolError(`frame length ${total} out of range`);
+        return;
+      }
       if (this.pending.length < total) return;
       const frame = this.pending.subarray(0, total);
       this.pending = this.pending.subarray(total);
       const decoded = decodeFrame(frame);
-      if ("error" in decoded) return this.protocolError(decoded.error);
+      if ("error" in decoded) {
+        this.protocolError(decoded.error);
+        return;
+      }
       this.route(decoded);
     }
   }
@@ -366,7 +375,10 @@ export class ClientConnection extends EventEmitter {
       }
       return;
     }
-    if (!this.connectAccepted) return this.protocolError("stream message before an accepted ConnectAck");
+    if (!this.connectAccepted) {
+      this.protocolError("stream message before an accepted ConnectAck");
+      return;
+    }
     const stream = this.streams.get(streamId);
     if (stream === undefined) return; // a stream this side already closed: its late answers are dropped
     stream.deliver(message);
@@ -432,20 +444,21 @@ export class ClientStream extends EventEmitter {
           if (this.state === StreamState.Activating) this.state = StreamState.Activated;
           resolve();
         },
-        (err) => {
+        (err: unknown) => {
           stopListening?.();
           if (settled) return;
           settled = true;
           if (this.state !== StreamState.Closed) this.state = StreamState.Ended;
           this.connection.releaseStream(this.id);
-          reject(err);
+          reject(err instanceof Error ? err : new CrtError(String(err))); // write() rejects with a CrtError
         },
       );
     });
   }
 
   sendMessage(options: { message: Message; cancelController?: CancelControllerLike }): Promise<void> {
-    if (this.state !== StreamState.Activated) return Promise.reject(new CrtError(`Event stream in a state (${this.state}) where sending messages is not allowed.`));
+    if (this.state !== StreamState.Activated)
+      return Promise.reject(new CrtError(`Event stream in a state (${this.state}) where sending messages is not allowed.`));
     return this.connection.write(encodeFrame(options.message, this.id));
   }
 

@@ -62,4 +62,28 @@ describe("configuration source", () => {
     );
     assert.match(badProfile[0]!, /^SecurityProfiles: profile P behavior B: criteria\.comparisonOperator: less-than does not apply/);
   });
+
+  it("grants are read as the runtime reads them: {iot:thingName} and exact key case on lite, neither on the Java nucleus", () => {
+    const defaults = recipeDefaults();
+    const withGrant = (policy: Record<string, unknown>) => ({
+      ...defaults,
+      ViolationIoTTopic: "alerts/{thing}",
+      accessControl: {
+        ...(defaults.accessControl as Record<string, unknown>),
+        "aws.greengrass.ipc.mqttproxy": {
+          ...(defaults.accessControl as Record<string, Record<string, unknown>>)["aws.greengrass.ipc.mqttproxy"],
+          "extra:1": policy,
+        },
+      },
+    });
+    const interpolated = withGrant({ operations: ["aws.greengrass#PublishToIoTCore"], resources: ["alerts/{iot:thingName}"] });
+    assert.deepEqual(configurationProblems(interpolated, DEFAULT_CONFIG, "gw-1", "lite"), [], "lite substitutes the thing name");
+    assert.equal(configurationProblems(interpolated, DEFAULT_CONFIG, "gw-1", "nucleus").length, 1, "a default Java nucleus does not");
+    const capitalised = withGrant({ Operations: ["aws.greengrass#PublishToIoTCore"], Resources: ["alerts/+"] });
+    assert.deepEqual(configurationProblems(capitalised, DEFAULT_CONFIG, "gw-1", "nucleus"), [], "the Java nucleus reads keys in any case");
+    assert.equal(configurationProblems(capitalised, DEFAULT_CONFIG, "gw-1", "lite").length, 1, "lite reads them as written");
+    const midLevelPlus = withGrant({ operations: ["aws.greengrass#PublishToIoTCore"], resources: ["alerts/g+"] });
+    assert.deepEqual(configurationProblems(midLevelPlus, DEFAULT_CONFIG, "gw-1", "lite"), [], "lite's + matches within a level");
+    assert.equal(configurationProblems(midLevelPlus, DEFAULT_CONFIG, "gw-1", "nucleus").length, 1, "the Java nucleus's + fills a whole level only");
+  });
 });

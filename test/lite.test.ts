@@ -11,15 +11,43 @@ import mqtt from "mqtt";
 import { COMPONENT_NAME, versionedRecipe } from "../scripts/recipe.js";
 import { BUNDLE, VERSION } from "./bundle.js";
 import { ROOT, copyFixture, maybe } from "./helpers.js";
-import { LiteCore, type Proc, liteSkipReason } from "./lite/harness.js";
+import { LiteCore, type Proc, liteUnavailable } from "./lite/harness.js";
 import { DeviceDefenderService } from "./nucleus/cloud.js";
 import { recipeDefaults } from "./nucleus/harness.js";
+import { MQTTPROXY, PUBSUB, isGranted } from "../src/greengrass/access-control.js";
 
-const skip = liteSkipReason();
+const skip = liteUnavailable();
 const THING = "lite-test-thing";
 const WATCHER = "com.example.ViolationWatcher";
 /** One configured second lasts 5 ms: the 300 s interval is 1.5 s. */
 const MS_PER_SECOND = "5";
+
+/**
+ * Grants and the requests ggipcd is asked to authorize under each (one component per grant):
+ * lite's own matching, where it differs from the Java nucleus (ipc_authz.c, mqttproxy.c).
+ */
+const AUTHZ: Array<{ service: string; policy: Record<string, unknown>; requests: string[] }> = [
+  {
+    service: MQTTPROXY,
+    policy: { operations: ["aws.greengrass#PublishToIoTCore"], resources: ["$aws/things/+/defender/metrics/json"] },
+    requests: [`$aws/things/${THING}/defender/metrics/json`, "$aws/things/a/b/defender/metrics/json", "$aws/things//defender/metrics/json"],
+  },
+  { service: MQTTPROXY, policy: { operations: ["aws.greengrass#PublishToIoTCore"], resources: ["a/b+"] }, requests: ["a/bc", "a/b", "a/b/c"] },
+  { service: MQTTPROXY, policy: { operations: ["aws.greengrass#PublishToIoTCore"], resources: ["a/#"] }, requests: ["a", "a/b/c", "ab"] },
+  { service: MQTTPROXY, policy: { operations: ["aws.greengrass#PublishToIoTCore"], resources: ["a#"] }, requests: ["abc", "b"] },
+  {
+    service: MQTTPROXY,
+    policy: { operations: ["aws.greengrass#PublishToIoTCore"], resources: ["$aws/things/{iot:thingName}/x"] },
+    requests: [`$aws/things/${THING}/x`, "$aws/things/other/x"],
+  },
+  { service: MQTTPROXY, policy: { operations: ["*"], resources: ["x/*/z"] }, requests: ["x/y/y/z", "x/z"] },
+  { service: MQTTPROXY, policy: { operations: ["aws.greengrass#publishtoiotcore"], resources: ["*"] }, requests: ["anything"] },
+  { service: MQTTPROXY, policy: { Operations: ["aws.greengrass#PublishToIoTCore"], Resources: ["*"] }, requests: ["anything"] },
+  { service: PUBSUB, policy: { operations: ["aws.greengrass#PublishToTopic"], resources: ["a/+"] }, requests: ["a/x", "a/+"] },
+  { service: PUBSUB, policy: { operations: ["aws.greengrass#PublishToTopic"], resources: ["a/${*}", "b/*"] }, requests: ["a/*", "a/b", "b/c/d"] },
+];
+const authzComponent = (i: number) => `com.example.Authz${i}`;
+const streamOf = (line: string) => Number(/"stream":(\d+)/.exec(line)?.[1]);
 
 describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
   let lite: LiteCore;
@@ -51,6 +79,12 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
             ],
           },
         },
+        ...Object.fromEntries(
+          AUTHZ.map((c, i) => [
+            authzComponent(i),
+            { version: "1.0.0", configuration: { accessControl: { [c.service]: { [`${authzComponent(i)}:1`]: c.policy } } } },
+          ]),
+        ),
         [WATCHER]: {
           version: "1.0.0",
           configuration: {
@@ -138,8 +172,19 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
     const published = await component.waitForLine(/INFO report\.published .*defender\/metrics\/cbor/, 60_000, from);
     const id = /report_id=(\d+)/.exec(published)![1];
     await component.waitForLine(new RegExp(`INFO report\\.accepted report_id=${id} `), 60_000, from);
+    await lite.daemons.get("iotcored")!.waitForLine(new RegExp(`Publish sent on: \\$aws/things/${THING}/defender/metrics/cbor$`));
     const cbor = defender.reports.filter((r) => r.format === "cbor");
     assert.ok(cbor.length > 0 && cbor.every((r) => r.outcome === "accepted"), JSON.stringify(defender.reports.map((r) => [r.format, r.outcome, r.problem])));
+  });
+
+  it("asks IoT Core for its four answer topics only, each once, across the format change (a core's connection may hold 50)", () => {
+    // mosquitto logs each SUBSCRIBE as "<time>: <client id> <qos> <topic>"; lite's iotcored connects as the thing.
+    const subscribed = lite.broker!.lines.flatMap((l) => {
+      const m = new RegExp(`^\\d+: ${THING} \\d (\\S+)$`).exec(l);
+      return m ? [m[1]!] : [];
+    });
+    const answers = ["json", "cbor"].flatMap((f) => ["accepted", "rejected"].map((o) => `$aws/things/${THING}/defender/metrics/${f}/${o}`));
+    assert.deepEqual(subscribed.sort(), answers.sort());
   });
 
   it("a bad value is refused with its key and rule, and the last good value stays", async () => {
@@ -153,9 +198,37 @@ describe("on nucleus lite", { skip: skip && `skipped: ${skip}` }, () => {
     assert.match(line, /value=0 rule="must be a whole number at least 1 and at most 10000" kept=100/);
   });
 
+  it("authorizes as the component reads lite's rules: ggipcd's answers match isGranted for lite, case for case", async () => {
+    const disagreements: string[] = [];
+    for (const [i, c] of AUTHZ.entries()) {
+      const op = c.service === MQTTPROXY ? "aws.greengrass#PublishToIoTCore" : "aws.greengrass#PublishToTopic";
+      const payload = (topic: string) =>
+        c.service === MQTTPROXY ? { topicName: topic, qos: "0", payload: "" } : { topic, publishMessage: { jsonMessage: { message: {} } } };
+      const client = lite.ipc(
+        authzComponent(i),
+        c.requests.map((r) => ({ op, payload: payload(r) })),
+      );
+      // One answer frame per request stream (the connection's own frames are on stream 0).
+      const answered = () => client.lines.filter((l) => streamOf(l) > 0);
+      for (let waited = 0; answered().length < c.requests.length; waited += 50) {
+        if (waited > 20_000) throw new Error(`ggipcd answered ${answered().length} of ${c.requests.length}:\n${client.lines.join("\n")}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const answers = new Map(answered().map((l) => [streamOf(l), !/UnauthorizedError/.test(l)]));
+      client.child.kill("SIGKILL");
+      for (const [k, request] of c.requests.entries()) {
+        const lite = answers.get(k + 1);
+        const ours = isGranted({ [c.service]: { p: c.policy } }, c.service, op, request, "lite", THING);
+        if (lite !== ours) disagreements.push(`${JSON.stringify(c.policy)} on ${request}: ggipcd ${lite ? "allows" : "refuses"}, isGranted says ${ours}`);
+      }
+    }
+    assert.deepEqual(disagreements, []);
+  });
+
   it("stops cleanly when lite stops its unit", async () => {
     lite.stopUnit(COMPONENT_NAME);
-    await component.exited;
+    const { code, signal } = await component.exited;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, "exit 0 on SIGTERM, as a unit that stopped cleanly");
     assert.ok(
       component.lines.some((l) => /INFO component\.stopped accepted=\d+ rejected=0/.test(l)),
       component.lines.slice(-10).join("\n"),

@@ -63,7 +63,7 @@ describe("recipe", () => {
       assert.deepEqual({ ...m, Platform: undefined }, { ...built.Manifests[0]!, Platform: undefined }, "the manifests differ only in their platform");
     }
     const run = built.Lifecycle.all.run;
-    assert.match(run.Script, /^node (--[a-z-]+(=\d+)? )*\{artifacts:path\}\/defender\.js$/);
+    assert.match(run.Script, /^exec node (--[a-z-]+(=\d+)? )*\{artifacts:path\}\/defender\.js$/);
     assert.equal(run.Setenv.DEFENDER_WORK_DIR, "{work:path}");
     assert.deepEqual(
       ARTIFACT_FILES.filter((f) => !existsSync(join(ARTIFACT_DIR, f))),

@@ -14,7 +14,7 @@ import { WorkDir } from "../store/files.js";
 import { LogOnce, createLogger } from "../util/log.js";
 import { collectGarbageEvery } from "../util/memory.js";
 import { ConfigSource, configurationProblems } from "./config-source.js";
-import { IpcConnection, rpcErrorText } from "./ipc.js";
+import { IpcConnection } from "./ipc.js";
 import { ReportAnswers } from "./report-answers.js";
 import { maxReportBytes, runtimeOf } from "./runtime.js";
 import { IpcTransport, type IpcLink } from "./ipc-transport.js";
@@ -66,7 +66,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     const client = connection.current;
     if (client === undefined) return;
     if (!config.PublishMetrics) return void answers.close();
-    answers.use(client, config.Format).catch((err: unknown) => log.warn("ipc.subscribe_failed", { reason: rpcErrorText(err) }));
+    void answers.use(client, config.Format);
   };
 
   let started = false;

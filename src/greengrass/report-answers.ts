@@ -28,6 +28,8 @@ export class ReportAnswers {
   private current: Subscribed | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly book: AnswerBook;
+  /** Failures said since the last success (topic and reason): each is said once, not at every retry. */
+  private readonly said = new Set<string>();
 
   constructor(
     private readonly thingName: string,
@@ -41,7 +43,10 @@ export class ReportAnswers {
     return this.book.counts;
   }
 
-  /** Makes the answer streams those of `format` on `client` (a no-op when they already are). */
+  /**
+   * Makes the answer streams those of `format` on `client` (a no-op when they already are). Never
+   * rejects: a failure is logged here, once per topic and reason.
+   */
   use(client: IpcClient, format: string): Promise<void> {
     this.queue = this.queue.then(() => this.switchTo(client, format)).catch(() => undefined);
     return this.queue;
@@ -81,6 +86,7 @@ export class ReportAnswers {
     const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ topic: topics[i]!, err: r.reason as unknown }] : []));
     if (failures.length === 0) {
       this.log.info("report.answers_subscribed", { format });
+      this.said.clear();
       return;
     }
     next.failed = true;
@@ -89,10 +95,14 @@ export class ReportAnswers {
     if (!isAlive(client)) return; // the reconnection subscribes again
     for (const f of failures) {
       const unauthorized = errorShape(f.err) === "UnauthorizedError";
+      const key = `${f.topic}|${rpcErrorText(f.err)}`;
+      if (this.said.has(key)) continue;
+      this.said.add(key);
       this.log.error("report.answers_unavailable", {
         topic: f.topic,
         reason: rpcErrorText(f.err),
         fix: unauthorized ? missingGrant(MQTTPROXY, "aws.greengrass#SubscribeToIoTCore", f.topic) : undefined,
+        retry: "at the next reconnection or configuration change; said once until it works",
       });
     }
     throw new Error(`SubscribeToIoTCore failed for ${failures.map((f) => f.topic).join(", ")}`);

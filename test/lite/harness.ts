@@ -56,6 +56,24 @@ export function liteSkipReason(): string | undefined {
   return undefined;
 }
 
+/**
+ * Why the lite suite cannot run here, building lite first when it can (one line), or undefined
+ * when it runs: a machine that cannot build lite (a -dev package missing) skips, saying so.
+ */
+export function liteUnavailable(): string | undefined {
+  const reason = liteSkipReason();
+  if (reason !== undefined) return reason;
+  try {
+    buildLite();
+    return undefined;
+  } catch (err) {
+    const lines = (err as Error).message.split("\n").filter((l) => l.trim() !== "");
+    const cause =
+      [/CMake Error|error:|No package '.*' found/, /error|not found/i].map((re) => lines.find((l) => re.test(l))).find(Boolean) ?? lines.at(-1) ?? "unknown";
+    return `nucleus lite does not build here (${cause.trim().slice(0, 200)}); the whole output is in ${join(BUILD_DIR, "build.log")}`;
+  }
+}
+
 /** Builds lite once (offline, with the four pinned dependencies), then reuses the build. */
 export function buildLite(): string {
   const src = sourceDir()!;
@@ -64,7 +82,11 @@ export function buildLite(): string {
   const deps = (name: string) => join(src, "deps", name);
   const run = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { cwd: src, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0) throw new Error(`${cmd} failed:\n${(r.stdout + r.stderr).slice(-4000)}`);
+    if (r.status !== 0) {
+      mkdirSync(BUILD_DIR, { recursive: true });
+      writeFileSync(join(BUILD_DIR, "build.log"), r.stdout + r.stderr);
+      throw new Error(`${cmd} failed:\n${(r.stdout + r.stderr).slice(-4000)}`);
+    }
   };
   run("cmake", [
     "-S",
@@ -183,6 +205,8 @@ export class LiteCore {
         "log_type warning",
         "log_type notice",
         "log_type information",
+        "log_type subscribe",
+        "log_type unsubscribe",
         "",
       ].join("\n"),
     );
@@ -202,7 +226,9 @@ export class LiteCore {
     };
     // JSON is YAML: lite's libyaml reader takes it as is.
     writeFileSync(join(dir, "config.yaml"), JSON.stringify({ system, services: { "aws.greengrass.NucleusLite": nucleus } }));
-    writeFileSync(join(dir, "config.d", "components.yaml"), JSON.stringify({ services: this.opts.components }));
+    // One file per component: ggconfigd reads a file of at most 8 KB and 500 objects (config_load.c).
+    for (const [name, component] of Object.entries(this.opts.components))
+      writeFileSync(join(dir, "config.d", `${name}.yaml`), JSON.stringify({ services: { [name]: component } }));
     // Stale core-bus sockets would make a daemon think another one is listening.
     for (const name of ["gg_config", "ipc_component", "aws_iot_mqtt", "gg_pubsub"]) rmSync(join(CORE_BUS, name), { force: true });
     const daemon = (name: string, args: string[] = []) => {

@@ -92,6 +92,23 @@ describe("component mode against the nucleus test double", { concurrency: 3 }, (
     assert.equal(later.topicName, CBOR_TOPIC, "the configuration in force did not change");
   });
 
+  it("a runtime without configuration validation: said once, and each update is checked as it arrives while reports go on", async () => {
+    const s = await start({ ProcRoot: copyFixture("tricky") }, { unknownOperations: ["SubscribeToValidateConfigurationUpdates"] });
+    const p = s.start();
+    const refused = await p.waitForLine(/WARN ipc\.operation_unavailable operation=SubscribeToValidateConfigurationUpdates/);
+    assert.match(refused, /reason="ServiceError: Operation SubscribeToValidateConfigurationUpdates is not supported by Greengrass"/);
+    await p.waitForLine(/INFO report\.accepted/);
+    // Without validation the deployment applies; the component refuses the bad key itself and keeps the last good value.
+    const deployed = await s.nucleus.deploy({ merge: { Format: "xml", MaxListEntries: "2" } });
+    assert.equal(deployed.status, "SUCCEEDED", "nothing could fail it");
+    await p.waitForLine(/ERROR config\.rejected key=Format value=xml rule="must be json or cbor" kept=json/);
+    const count = s.nucleus.publishes.length;
+    const later = await s.nucleus.waitFor(() => s.nucleus.publishes[count], 30_000, "publish after the update");
+    assert.equal(later.topicName, JSON_TOPIC);
+    assert.equal(report(later).metrics?.listening_tcp_ports?.ports?.length, 2, "the good key of the same update applies");
+    assert.equal(p.lines.filter((l) => l.includes("ipc.operation_unavailable")).length, 1, "said once");
+  });
+
   it("a configuration applied without validation (the first one) is checked key by key: bad keys keep their default", async () => {
     const s = await start({ ProcRoot: copyFixture("tricky"), Format: "xml", SampleIntervalSeconds: "60" });
     const p = s.start();

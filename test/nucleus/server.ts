@@ -75,6 +75,11 @@ export interface NucleusOptions {
   /** How long a deployment waits for the component's validity report (CreateDeployment default 30 s). */
   validationTimeoutMs?: number;
   maxSpoolBytes?: number;
+  /**
+   * Operations this nucleus does not know, answered as any unknown operation is (a nucleus older
+   * than the operation; nucleus lite's refusal is tested against lite itself).
+   */
+  unknownOperations?: readonly string[];
 }
 
 interface OpenStream {
@@ -391,7 +396,7 @@ export class NucleusDouble extends EventEmitter {
   }
 
   private handle(s: OpenStream, req: Json): void {
-    switch (s.operation) {
+    switch (this.opts.unknownOperations?.includes(s.operation) ? "" : s.operation) {
       case "GetConfiguration": {
         // ConfigStoreIPCEventStreamAgent: only the component's own configuration is served here.
         const keyPath = Array.isArray(req.keyPath) ? (req.keyPath as string[]) : [];

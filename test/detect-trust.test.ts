@@ -35,6 +35,8 @@ const problemsOf = (doc: unknown) => {
 const withBehavior = (b: Record<string, unknown>) => ({ securityProfileName: "P", behaviors: [b] });
 const bundle = (args: string[]) => spawnSync(process.execPath, [BUNDLE, ...args], { encoding: "utf8" });
 
+const listed = <T>(items: T[]) => ({ items, total: items.length });
+
 describe("1. Detect judges everything the device saw; a cut report keeps what matters", () => {
   const allowPorts: Behavior = {
     name: "KnownPorts",
@@ -56,7 +58,7 @@ describe("1. Detect judges everything the device saw; a cut report keeps what ma
     bootId: "b",
     counters: undefined,
     customMetrics: {},
-    snapshot: { skippedLines: {}, failures: {}, listening_tcp_ports: ports, established_connections: conns },
+    snapshot: { skippedLines: {}, failures: {}, listening_tcp_ports: listed(ports), established_connections: listed(conns) },
   };
 
   it("a port and a peer beyond the first 100 entries raise their alarms", () => {

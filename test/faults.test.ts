@@ -314,11 +314,14 @@ describe("persisted files: corrupt, full disk, read-only, killed mid-write", () 
     await p.waitForLine(/INFO store\.write_recovered/);
     p.child.kill("SIGTERM");
     await p.exited;
-    for (const f of readdirSync(join(s.workDir, "history"))) {
-      for (const line of readFileSync(join(s.workDir, "history", f), "utf8")
-        .split("\n")
-        .filter((l) => l !== ""))
-        assert.doesNotThrow(() => JSON.parse(line), `${f}: ${line.slice(0, 40)}`);
+    // Both of the history's logs: the numbers and, in their own folder, the lists.
+    for (const folder of [join(s.workDir, "history"), join(s.workDir, "history", "lists")]) {
+      for (const f of readdirSync(folder).filter((n) => n.endsWith(".ndjson"))) {
+        for (const line of readFileSync(join(folder, f), "utf8")
+          .split("\n")
+          .filter((l) => l !== ""))
+          assert.doesNotThrow(() => JSON.parse(line), `${f}: ${line.slice(0, 40)}`);
+      }
     }
   });
 

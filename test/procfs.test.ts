@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -10,7 +10,8 @@ import { parseIfInet6 } from "../src/procfs/if-inet6.js";
 import { parseNetDev } from "../src/procfs/net-dev.js";
 import { parseNetRoute } from "../src/procfs/net-route.js";
 import { TCP_ESTABLISHED, TCP_LISTEN, parseNetSockets } from "../src/procfs/net-sockets.js";
-import { FIXTURES, procFixture } from "./helpers.js";
+import { FIXTURES, procFixture, tempDir } from "./helpers.js";
+import { MAX_LINE_BYTES, forEachLine } from "../src/procfs/lines.js";
 
 const read = (root: string, file: string) => readFileSync(join(procFixture(root), file), "latin1");
 
@@ -247,4 +248,55 @@ describe("parsers never throw", () => {
       );
     });
   }
+});
+
+describe("socket files are streamed, never held whole", () => {
+  const lines = (text: string): { lines: string[]; overlong: number } => {
+    const dir = tempDir();
+    const path = join(dir, "f");
+    writeFileSync(path, text);
+    const out: string[] = [];
+    const overlong = forEachLine(path, (buf, start, end) => out.push(buf.toString("latin1", start, end)));
+    return { lines: out, overlong };
+  };
+
+  it("gives each line once across buffer boundaries, the last one without a newline too", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom("a", "b", " ", ":"), maxLength: 300 }), { maxLength: 2000 }), fc.boolean(), (ls, trailing) => {
+        const text = ls.join("\n") + (trailing && ls.length > 0 ? "\n" : "");
+        // A newline ends a line; text after the last one is a line of its own.
+        const expected = text === "" ? [] : text.split("\n");
+        if (text.endsWith("\n")) expected.pop();
+        assert.deepEqual(lines(text), { lines: expected, overlong: 0 });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("leaves out a line longer than it reads, counted, and goes on with the next", () => {
+    const long = "x".repeat(MAX_LINE_BYTES * 40);
+    assert.deepEqual(lines(`first\n${long}\nlast\n`), { lines: ["first", "last"], overlong: 1 });
+    assert.deepEqual(lines(long), { lines: [], overlong: 1 });
+  });
+
+  it("reads a socket file of any size with the same answer as the whole-text parser", () => {
+    const text = read("tricky", "net/tcp");
+    const header = text.slice(0, text.indexOf("\n") + 1);
+    const body = text.slice(header.length);
+    const many = header + body.repeat(3000); // ~4 MB, many times the read buffer
+    const dir = tempDir();
+    mkdirSync(join(dir, "net"));
+    writeFileSync(join(dir, "net", "tcp"), many);
+    const fs = new ProcFS(dir, "LE");
+    const seen: string[] = [];
+    const skipped = fs.scanSockets("tcp", new Set([TCP_ESTABLISHED, TCP_LISTEN]), (r) =>
+      seen.push(`${r.state} ${r.localAddress()}:${r.localPort} ${r.remoteAddress()}:${r.remotePort}`),
+    );
+    const whole = parseNetSockets(many, { family: 4, byteOrder: "LE", states: new Set([TCP_ESTABLISHED, TCP_LISTEN]) });
+    assert.deepEqual(
+      seen,
+      whole.records.map((r) => `${r.state} ${r.localAddress}:${r.localPort} ${r.remoteAddress}:${r.remotePort}`),
+    );
+    assert.equal(skipped, whole.skipped);
+  });
 });

@@ -111,12 +111,14 @@ describe("header", () => {
   });
 });
 
+const listed = <T>(items: T[]) => ({ items, total: items.length });
+
 describe("truncation and size", () => {
   const manyPorts = (n: number) => Array.from({ length: n }, (_, i) => ({ port: 1000 + ((i * 7919) % n), interface: "eth0" }));
   it("keeps the first entries in a fixed order, whatever the input order, and the true total", () => {
     const ports = manyPorts(250);
-    const a = buildReport({ skippedLines: {}, failures: {}, listening_tcp_ports: ports }, base);
-    const b = buildReport({ skippedLines: {}, failures: {}, listening_tcp_ports: [...ports].reverse() }, base);
+    const a = buildReport({ skippedLines: {}, failures: {}, listening_tcp_ports: listed(ports) }, base);
+    const b = buildReport({ skippedLines: {}, failures: {}, listening_tcp_ports: listed([...ports].reverse()) }, base);
     assert.deepEqual(a.report, b.report);
     const tp = a.report.metrics!.listening_tcp_ports!;
     assert.equal(tp.total, 250);
@@ -133,7 +135,7 @@ describe("truncation and size", () => {
       local_port: 443,
       local_interface: "eth0.100",
     }));
-    const snapshot: Snapshot = { skippedLines: {}, failures: {}, established_connections: connections };
+    const snapshot: Snapshot = { skippedLines: {}, failures: {}, established_connections: listed(connections) };
     const big = produceReport(snapshot, { ...base, maxListEntries: 5000, format: "json", shortNames: false });
     assert.ok(big.payload.length <= MAX_REPORT_BYTES, `${big.payload.length} bytes`);
     const ec = big.report.metrics!.tcp_connections!.established_connections!;

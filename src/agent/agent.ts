@@ -82,6 +82,15 @@ export class Agent {
   private readonly memory: CollectorMemory = newMemory();
   /** Each list's entries in the previous report, so new ones are kept before old ones when a list is cut. */
   private previousKeys = new Map<string, Set<string>>();
+  /**
+   * When a list must be cut (by the collectors, to their budget, and by the report): entries that
+   * break a profile's list behavior first, then entries new since the previous report.
+   */
+  private readonly rank = (list: string, key: string): number => {
+    if (this.opts.breaks?.(list, key)) return 0;
+    const previous = this.previousKeys.get(list);
+    return previous !== undefined && !previous.has(key) ? 1 : 2;
+  };
   readonly counts = { samples: 0, published: 0, refused: 0 };
 
   constructor(private readonly opts: AgentOptions) {
@@ -208,7 +217,7 @@ export class Agent {
         const bootNow = new ProcFS(settings.procRoot).bootId();
         if (bootNow !== undefined && bootNow !== this.state.bootId) this.memory.cpu = undefined;
       }
-      sample = takeSample(settings, log, now, this.memory, this.custom, this.remembered);
+      sample = takeSample(settings, log, now, this.memory, this.custom, this.remembered, this.rank);
     } catch (err) {
       log.error("sample.failed", { reason: errorMessage(err) });
       return;
@@ -310,12 +319,8 @@ export class Agent {
     const traffic = fresh ? addTraffic(fresh, carry) : hasCarry && sample.counters ? carry : undefined;
     const reportId = nextReportId(s.reportId, now);
     let produced: ProducedReport;
-    const previous = this.previousKeys;
-    const breaks = this.opts.breaks;
-    // When a list must be cut: entries that break a profile's list first, then new ones.
-    const rank = (list: string, key: string) => (breaks?.(list, key) ? 0 : previous.has(list) && !previous.get(list)!.has(key) ? 1 : 2);
     try {
-      produced = reportOf(sample, { ...settingsOf(config), maxBytes: this.opts.channel.maxReportBytes }, reportId, traffic, log, rank);
+      produced = reportOf(sample, { ...settingsOf(config), maxBytes: this.opts.channel.maxReportBytes }, reportId, traffic, log, this.rank);
       this.previousKeys = produced.keys;
     } catch (err) {
       log.error("report.invalid", { report_id: reportId, reason: errorMessage(err) });

@@ -2,6 +2,7 @@
 // made from it. Reading is the only I/O here; building the report is pure.
 
 import { CollectContext, type CollectorMemory } from "../collect/context.js";
+import type { Rank } from "../collect/socket-scan.js";
 import { type Snapshot, takeSnapshot } from "../collect/snapshot.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
 import type { CustomMetricsReader } from "../custom/custom-metrics.js";
@@ -72,10 +73,11 @@ export function takeSample(
   memory: CollectorMemory,
   custom?: CustomMetricsReader,
   remembered: Remembered = new Remembered(),
+  rank?: Rank,
 ): Sample {
   const fs = new ProcFS(settings.procRoot);
   const bootId = fs.bootId();
-  const ctx = new CollectContext(fs, new Set(settings.excludedInterfaces), memory, { extraRoots: settings.fileRoots, procRoot: settings.procRoot });
+  const ctx = new CollectContext(fs, new Set(settings.excludedInterfaces), memory, { extraRoots: settings.fileRoots, procRoot: settings.procRoot }, rank);
   const snapshot = takeSnapshot(ctx);
   const customMetrics = custom?.collect(ctx) ?? {};
   if (remembered.isNew("skipped", JSON.stringify(snapshot.skippedLines))) {
@@ -93,6 +95,19 @@ export function takeSample(
     if (blind)
       log.error("procfs.no_network", { key: "ProcRoot", value: settings.procRoot, reason: blind, effect: "no report and no Detect until it can be read" });
     else if (!remembered.isNew("seen", "yes")) log.info("procfs.network_visible", { proc_root: settings.procRoot });
+  }
+  // A list longer than a sample keeps (a connection storm, a port scan answered): said once per storm.
+  for (const what of ["listening_tcp_ports", "listening_udp_ports", "established_connections"] as const) {
+    const listed = snapshot[what];
+    const capped = listed !== undefined && listed.total > listed.items.length;
+    if (remembered.isNew(`capped|${what}`, capped ? "yes" : "no") && capped) {
+      log.warn("sample.capped", {
+        what,
+        kept: listed.items.length,
+        total: listed.total,
+        effect: "the totals are exact and every entry was judged; reports and the history carry the kept ones (those breaking a list behavior first)",
+      });
+    }
   }
   if (!blind && remembered.isNew("failures", JSON.stringify(snapshot.failures))) {
     for (const [collector, reason] of Object.entries(snapshot.failures)) log.warn("collect.failed", { collector, reason });

@@ -1,13 +1,11 @@
 // One sample's context: the proc root, the settings collectors need, a per-sample cache (the
-// listening-port, connection and listening-process collectors all read net/tcp: it is read and
-// parsed once), and what collectors keep between samples.
+// listening-port, connection and listening-process collectors all read the socket files: they
+// are read once, streaming, see ./socket-scan.ts), and what collectors keep between samples.
 
-import type { ProcFS, SocketFile } from "../procfs/fs.js";
-import { TCP_ESTABLISHED, TCP_LISTEN, type SocketRecord } from "../procfs/net-sockets.js";
+import type { ProcFS } from "../procfs/fs.js";
 import type { CpuTimes } from "../procfs/stat.js";
 import { InterfaceResolver } from "./interfaces.js";
-
-const TCP_STATES: ReadonlySet<number> = new Set([TCP_LISTEN, TCP_ESTABLISHED]);
+import { type Rank, type SocketScan, scanSockets } from "./socket-scan.js";
 
 /**
  * The socket inodes each process held at the last full scan (null: its fds could not be read),
@@ -40,7 +38,7 @@ export class CollectContext {
   readonly skippedLines: Record<string, number> = {};
   /** Remarks a collector makes about its value (processes it could not see, say). */
   readonly notes: string[] = [];
-  private readonly socketCache = new Map<SocketFile, SocketRecord[]>();
+  private scanCache: SocketScan | undefined;
   private resolverCache: InterfaceResolver | undefined;
   private devCache: ReturnType<ProcFS["netDev"]> | undefined;
 
@@ -49,18 +47,17 @@ export class CollectContext {
     readonly excludedInterfaces: ReadonlySet<string>,
     readonly memory: CollectorMemory,
     readonly fileSettings: FileSettings = { extraRoots: [], procRoot: fs.root },
+    /** Which list entries a collector keeps first when a list is longer than it keeps (see socket-scan.ts). */
+    readonly rank?: Rank,
   ) {}
 
-  /** Rows of a socket file; TCP files keep only LISTEN and ESTABLISHED rows. */
-  sockets(file: SocketFile): SocketRecord[] {
-    let rows = this.socketCache.get(file);
-    if (rows === undefined) {
-      const parsed = this.fs.sockets(file, file.startsWith("tcp") ? TCP_STATES : undefined);
-      this.noteSkipped(`net/${file}`, parsed.skipped);
-      rows = parsed.records;
-      this.socketCache.set(file, rows);
+  /** The socket files, read once per sample in one streaming pass. */
+  sockets(): SocketScan {
+    if (this.scanCache === undefined) {
+      this.scanCache = scanSockets(this.fs, () => this.interfaces, this.rank);
+      for (const [file, count] of Object.entries(this.scanCache.skipped)) this.noteSkipped(file, count);
     }
-    return rows;
+    return this.scanCache;
   }
 
   /** net/dev, parsed once per sample. */

@@ -17,6 +17,8 @@ export interface ViolationEvent {
   securityProfileName: string;
   behavior: Behavior;
   metricValue: MetricValue;
+  /** Not the service's: a list metricValue cut to EVENT_LIST_MAX elements, and how many there were. */
+  metricValueCut?: { kept: number; total: number };
   violationEventType: ViolationEventType;
   /** Epoch ms: the time of the sample that caused the transition. */
   violationEventTime: number;
@@ -33,6 +35,8 @@ export interface AlarmState {
   lastViolationValue?: MetricValue;
   /** Time of the last datapoint this behavior was judged on. */
   lastDatapointTime?: number;
+  /** Times of the datapoints a statistical behavior judged violating: left out of its baseline (evaluate.ts). */
+  excluded?: number[];
 }
 
 export type AlarmStates = Record<string, AlarmState>;
@@ -94,6 +98,7 @@ export function step(
   time: number,
   states: AlarmStates,
   thingName: string,
+  measuredCut?: { kept: number; total: number },
 ): ViolationEvent | undefined {
   const key = stateKey(profile, b.name);
   const s = (states[key] ??= { inAlarm: false, violating: 0, compliant: 0, behavior: b });
@@ -106,6 +111,7 @@ export function step(
     securityProfileName: profile,
     behavior: b,
     metricValue: measured,
+    ...(measuredCut === undefined ? {} : { metricValueCut: measuredCut }),
     violationEventType: type,
     violationEventTime: time,
   });

@@ -45,3 +45,25 @@ export function listComplies(op: string, measured: MetricValue, value: MetricVal
   const items: Array<string | number> = [...(measured.cidrs ?? []), ...(measured.ports ?? []), ...(measured.strings ?? []), ...(measured.numbers ?? [])];
   return !items.some((x) => elementBreaks(op, value, x));
 }
+
+/** The most elements a violation event carries of a list (the service's events carry the violating ones). */
+export const EVENT_LIST_MAX = 100;
+
+/** A list measurement cut short, and how many elements it had. */
+export interface EventValue {
+  value: MetricValue;
+  cut?: { kept: number; total: number };
+}
+
+/**
+ * What a violation event says of a list: when it breaks the behavior, the elements that break it
+ * (those are what the service's event shows); when it complies, the list. Either way at most
+ * EVENT_LIST_MAX elements, with the count when there were more.
+ */
+export function eventValue(op: string, measured: MetricValue, value: MetricValue, violates: boolean): EventValue {
+  const [key, list] = (Object.entries(measured).find(([, v]) => Array.isArray(v)) ?? []) as [keyof MetricValue | undefined, Array<string | number> | undefined];
+  if (key === undefined || list === undefined) return { value: measured };
+  const shown = violates ? list.filter((x) => elementBreaks(op, value, x)) : list;
+  if (shown.length <= EVENT_LIST_MAX) return { value: { [key]: shown } };
+  return { value: { [key]: shown.slice(0, EVENT_LIST_MAX) }, cut: { kept: EVENT_LIST_MAX, total: shown.length } };
+}

@@ -13,6 +13,8 @@ export interface Datapoint {
   /** Seconds the delta values cover (since the previous sample); unknown for the first. */
   interval?: number;
   values: Record<string, MetricValue>;
+  /** For a list cut short (the history keeps at most so many elements): how many elements it had. */
+  elements?: Record<string, number>;
 }
 
 const families = Object.entries(FAMILIES) as Array<[string, Family<unknown, unknown>]>;
@@ -60,6 +62,12 @@ export function datapointOfReport(report: Report, time: number, interval?: numbe
 /** The datapoint with only the given metrics' values. */
 export function withMetrics(dp: Datapoint, metrics: ReadonlySet<string>): Datapoint {
   const values = Object.fromEntries(Object.entries(dp.values).filter(([m]) => metrics.has(m)));
+  return dp.interval === undefined ? { time: dp.time, values } : { time: dp.time, interval: dp.interval, values };
+}
+
+/** The datapoint with only its numbers (counts and custom numbers): what baselines and models learn from. */
+export function numbersOnly(dp: Datapoint): Datapoint {
+  const values = Object.fromEntries(Object.entries(dp.values).filter(([, v]) => v.count !== undefined || v.number !== undefined));
   return dp.interval === undefined ? { time: dp.time, values } : { time: dp.time, interval: dp.interval, values };
 }
 

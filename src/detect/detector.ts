@@ -42,6 +42,7 @@ export const AlarmStateSchema = z.object({
   lastViolationTime: z.number().optional(),
   lastViolationValue: MetricValueLike.optional(),
   lastDatapointTime: z.number().optional(),
+  excluded: z.array(z.number()).max(4096).optional(),
 });
 
 export const ViolationEventSchema = z.object({
@@ -50,6 +51,7 @@ export const ViolationEventSchema = z.object({
   securityProfileName: z.string(),
   behavior: BehaviorLike,
   metricValue: MetricValueLike,
+  metricValueCut: z.object({ kept: z.int().min(0), total: z.int().min(0) }).optional(),
   violationEventType: z.enum(["in-alarm", "alarm-cleared", "alarm-invalidated"]),
   violationEventTime: z.number(),
 });

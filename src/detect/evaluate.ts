@@ -3,10 +3,10 @@
 // measures and its device baselines are in ./measure.ts; compliance rules in ./compliance.ts.
 
 import type { MetricValue } from "../metrics/catalogue.js";
-import { type AlarmStates, type ViolationEvent, invalidateRemoved, invalidateSilent, step } from "./alarms.js";
-import { listComplies, numberComplies } from "./compliance.js";
+import { type AlarmState, type AlarmStates, type ViolationEvent, invalidateRemoved, invalidateSilent, stateKey, step } from "./alarms.js";
+import { eventValue, listComplies, numberComplies } from "./compliance.js";
 import { type Datapoint, numberOf } from "./datapoint.js";
-import { type Baselines, type Points, type Series, earlierSorted, measureAt, modeOf, percentile, series } from "./measure.js";
+import { type Baselines, type Points, type Series, earlierSorted, measureAt, modeOf, percentile, series, withoutTimes } from "./measure.js";
 import { type Behavior, type SecurityProfile, skipReason } from "./profile-schema.js";
 
 export type { AlarmState, AlarmStates, ViolationEvent, ViolationEventType } from "./alarms.js";
@@ -19,6 +19,8 @@ export interface Verdict {
   behavior: string;
   outcome: VerdictOutcome;
   measured?: MetricValue;
+  /** A list measurement cut short for the event: how many elements it had. */
+  measuredCut?: { kept: number; total: number };
   /** For a statistical threshold: the baseline's value, in the measurement's units. */
   threshold?: number;
   reason?: string;
@@ -50,15 +52,43 @@ export function evaluate(
   const points = { earlier, withCurrent: series(earlier, dp) };
   for (const profile of profiles) {
     for (const b of profile.behaviors ?? []) {
-      const verdict = judge(b, points, dp, cache, opts);
+      const key = stateKey(profile.securityProfileName, b.name);
+      const verdict = judge(b, points, dp, cache, opts, states[key]?.excluded);
       verdicts.push({ profile: profile.securityProfileName, behavior: b.name, ...verdict });
       if (verdict.outcome !== "complies" && verdict.outcome !== "violates") continue;
-      const event = step(profile.securityProfileName, b, verdict.outcome === "violates", verdict.measured!, dp.time, states, opts.thingName);
+      const event = step(
+        profile.securityProfileName,
+        b,
+        verdict.outcome === "violates",
+        verdict.measured!,
+        dp.time,
+        states,
+        opts.thingName,
+        verdict.measuredCut,
+      );
       if (event) events.push(event);
+      if (verdict.outcome === "violates" && b.criteria?.statisticalThreshold !== undefined) exclude(states[key]!, dp.time, earlier);
     }
   }
   return { events, verdicts };
 }
+
+/**
+ * A datapoint that violates a statistical behavior stays out of that behavior's baseline: a device
+ * baseline learns what is normal, and an attack must not teach it that the attack is (with fewer
+ * than 100 datapoints p99 is the maximum, so one storm datapoint in the baseline would hide the
+ * next). The cloud's fleet percentile is not moved by one device either. Kept while the history
+ * keeps the datapoint; at most MAX_EXCLUDED.
+ */
+function exclude(s: AlarmState, time: number, history: Series): void {
+  const oldest = history.length > 0 ? history.timeAt(0) : time;
+  const kept = (s.excluded ?? []).filter((t) => t >= oldest);
+  kept.push(time);
+  s.excluded = kept.slice(-MAX_EXCLUDED);
+}
+
+/** About 14 days at 300 s: the history's default length. */
+const MAX_EXCLUDED = 4096;
 
 function judge(
   b: Behavior,
@@ -66,6 +96,7 @@ function judge(
   dp: Datapoint,
   cache: Map<string, number[]>,
   opts: EvaluateOptions,
+  excluded: readonly number[] = [],
 ): Omit<Verdict, "profile" | "behavior"> {
   const skip = skipReason(b);
   if (skip) return { outcome: "skipped", reason: skip };
@@ -75,7 +106,9 @@ function judge(
   if (current === undefined) return { outcome: "no-datapoint" };
   const op = c.comparisonOperator!;
   if (current.count === undefined && current.number === undefined) {
-    return { outcome: listComplies(op, current, c.value ?? {}) ? "complies" : "violates", measured: current };
+    const violates = !listComplies(op, current, c.value ?? {});
+    const shown = eventValue(op, current, c.value ?? {}, violates);
+    return { outcome: violates ? "violates" : "complies", measured: shown.value, measuredCut: shown.cut };
   }
   const statistical = c.statisticalThreshold !== undefined;
   const mode = modeOf(metric, c.durationSeconds, statistical);
@@ -85,11 +118,12 @@ function judge(
   let threshold: number;
   if (statistical) {
     const key = `${metric}|${mode}|${c.durationSeconds ?? 0}`;
-    let sorted = cache.get(key);
-    if (sorted === undefined) {
-      sorted = opts.baselines ? opts.baselines.sorted(earlier, metric, mode, c.durationSeconds) : earlierSorted(earlier, metric, mode, c.durationSeconds);
-      cache.set(key, sorted);
+    let all = cache.get(key);
+    if (all === undefined) {
+      all = opts.baselines ? opts.baselines.sorted(earlier, metric, mode, c.durationSeconds) : earlierSorted(earlier, metric, mode, c.durationSeconds);
+      cache.set(key, all);
     }
+    const sorted = withoutTimes(all, earlier, excluded, metric, mode, c.durationSeconds);
     if (sorted.length < opts.minStatisticalDatapoints) {
       return { outcome: "learning", measured, reason: `${sorted.length} of ${opts.minStatisticalDatapoints} datapoints for the device baseline` };
     }

@@ -1,13 +1,20 @@
 // The local history of datapoints: segment files of one JSON line per datapoint
 // (src/store/segments.ts), bounded by age (HistoryDays) and size (HistoryMaxBytes), the oldest
-// going first, a whole segment at a time, so nothing is ever rewritten. In memory it holds
-// exactly the datapoints within the age bound, and never more than the disk does.
+// going first, a whole segment at a time, so nothing is ever rewritten.
+//
+// Numbers and lists are kept apart, each in its own log with half of HistoryMaxBytes: the numbers
+// (traffic, counts, custom numbers) are what baselines and models learn from, a few hundred bytes
+// a datapoint; the lists (ports, peers, custom lists) are only looked at (`explore`), and under a
+// connection storm one datapoint's peers are thousands of addresses. Apart, a storm can push out
+// older lists but never a baseline. A list is also kept short: at most HISTORY_LIST_MAX elements
+// a datapoint, with how many there were. In memory the history holds only the numbers the
+// behaviors judge, exactly the datapoints within the age bound, never more than the disk does.
 
+import { join } from "node:path";
 import type { Logger } from "../util/log.js";
 import type { FailureLog } from "../store/files.js";
 import { SegmentedLog } from "../store/segments.js";
-import { type Datapoint, withMetrics } from "./datapoint.js";
-import type { MetricValue } from "./profile-schema.js";
+import { type Datapoint, type MetricValue, numbersOnly, withMetrics } from "./datapoint.js";
 import { Datapoints } from "./datapoints.js";
 
 export interface HistoryOptions {
@@ -15,45 +22,81 @@ export interface HistoryOptions {
   maxBytes: number;
 }
 
-/** Compact on disk: {"t":time,"i":interval,"v":{metric:value}} with the value's one field shortened. */
+/** The most elements of one list a datapoint keeps in the history. */
+export const HISTORY_LIST_MAX = 1000;
+
+/** Compact on disk: {"t":time,"i":interval,"v":{metric:value},"n":{metric:elements}} with the value's one field shortened. */
 const SHORT: Record<string, string> = { count: "c", number: "n", numbers: "N", strings: "s", ports: "p", cidrs: "i" };
 const LONG: Record<string, string> = Object.fromEntries(Object.entries(SHORT).map(([k, v]) => [v, k]));
 
 export function encodeDatapoint(dp: Datapoint): string {
   const v: Record<string, Record<string, unknown>> = {};
   for (const [metric, value] of Object.entries(dp.values)) {
-    const [k, x]: [string?, unknown?] = Object.entries(value)[0] ?? [];
+    const [k, x] = (Object.entries(value) as Array<[string, unknown]>)[0] ?? [];
     if (k !== undefined) v[metric] = { [SHORT[k] ?? k]: x };
   }
-  return `${JSON.stringify(dp.interval === undefined ? { t: dp.time, v } : { t: dp.time, i: dp.interval, v })}\n`;
+  const line: Record<string, unknown> = { t: dp.time };
+  if (dp.interval !== undefined) line.i = dp.interval;
+  line.v = v;
+  if (dp.elements !== undefined) line.n = dp.elements;
+  return `${JSON.stringify(line)}\n`;
 }
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null;
 
 export function decodeDatapoint(line: string): Datapoint | undefined {
   try {
-    // A line read back from disk: every field is checked before use.
-    const o = JSON.parse(line) as { t?: unknown; i?: unknown; v?: unknown };
-    if (typeof o.t !== "number" || typeof o.v !== "object" || o.v === null) return undefined;
+    const o: unknown = JSON.parse(line);
+    if (!isObject(o) || typeof o.t !== "number" || !isObject(o.v)) return undefined;
     const values: Record<string, MetricValue> = {};
-    for (const [metric, value] of Object.entries(o.v as Record<string, unknown>)) {
-      if (typeof value !== "object" || value === null) return undefined;
-      const [k, x]: [string?, unknown?] = Object.entries(value)[0] ?? [];
+    for (const [metric, value] of Object.entries(o.v)) {
+      if (!isObject(value)) return undefined;
+      const [k, x] = Object.entries(value)[0] ?? [];
       if (k !== undefined) values[metric] = { [LONG[k] ?? k]: x };
     }
-    return typeof o.i === "number" ? { time: o.t, interval: o.i, values } : { time: o.t, values };
+    const dp: Datapoint = typeof o.i === "number" ? { time: o.t, interval: o.i, values } : { time: o.t, values };
+    if (isObject(o.n)) dp.elements = Object.fromEntries(Object.entries(o.n).filter((e): e is [string, number] => typeof e[1] === "number"));
+    return dp;
   } catch {
     return undefined;
   }
 }
 
+const timeOf = (line: string): number | undefined => {
+  const m = /^\{"t":(\d+)/.exec(line);
+  return m ? Number(m[1]) : undefined;
+};
+
 /** The history folder in the work folder; a history.ndjson of version 1.0.0 is adopted as its oldest segment. */
 export const HISTORY_FOLDER = "history";
+/** The lists' log, inside the history folder. */
+export const LISTS_FOLDER = "lists";
+
+/** A datapoint's lists, each cut to HISTORY_LIST_MAX elements (how many there were in `elements`); undefined when it has none. */
+export function listsOf(dp: Datapoint): Datapoint | undefined {
+  const values: Record<string, MetricValue> = {};
+  const elements: Record<string, number> = {};
+  for (const [metric, v] of Object.entries(dp.values)) {
+    if (v.count !== undefined || v.number !== undefined) continue;
+    const [k, list] = Object.entries(v)[0] ?? [];
+    if (k === undefined || !Array.isArray(list)) continue;
+    const seen = dp.elements?.[metric] ?? list.length;
+    values[metric] = list.length > HISTORY_LIST_MAX ? { [k]: list.slice(0, HISTORY_LIST_MAX) } : v;
+    if (seen > (values[metric][k as keyof MetricValue] as unknown[]).length) elements[metric] = seen;
+  }
+  if (Object.keys(values).length === 0) return undefined;
+  const out: Datapoint = { time: dp.time, values };
+  if (Object.keys(elements).length > 0) out.elements = elements;
+  return out;
+}
 
 export class History {
   /** In memory, by column (./datapoints.ts); a Series for the evaluator. */
   points = new Datapoints();
   /** Lines that could not be read when the history was opened (a torn last line, say). */
   readonly dropped: number;
-  private readonly log: SegmentedLog<number>;
+  private readonly numbers: SegmentedLog<number>;
+  private readonly lists: SegmentedLog<number>;
 
   /**
    * `folder` undefined keeps the history in memory only (replay). `legacyFile`, when given, is an
@@ -69,11 +112,18 @@ export class History {
     legacyFile?: string,
     private judged?: ReadonlySet<string>,
   ) {
-    this.log = new SegmentedLog<number>(folder, failures, logger, readOnly);
-    const { entries, dropped } = this.log.load(decodeDatapoint, (d) => d.time, opts.maxBytes, legacyFile);
+    this.numbers = new SegmentedLog<number>(folder, failures, logger, readOnly);
+    this.lists = new SegmentedLog<number>(folder === undefined ? undefined : join(folder, LISTS_FOLDER), failures, logger, readOnly);
+    const { entries, dropped } = this.numbers.load(decodeDatapoint, (d) => d.time, this.budget, legacyFile);
+    this.lists.open(timeOf, this.budget);
     this.dropped = dropped;
     if (dropped > 0) logger?.warn("history.lines_dropped", { count: dropped, reason: "torn or unreadable lines" });
     this.remember(entries);
+  }
+
+  /** Each log's share of HistoryMaxBytes. */
+  private get budget(): number {
+    return this.opts.maxBytes / 2;
   }
 
   /**
@@ -87,7 +137,7 @@ export class History {
     const entries =
       this.folder === undefined
         ? this.points.toArray()
-        : new SegmentedLog<number>(this.folder, undefined, undefined, true).load(decodeDatapoint, (d) => d.time, this.opts.maxBytes).entries;
+        : new SegmentedLog<number>(this.folder, undefined, undefined, true).load(decodeDatapoint, (d) => d.time, this.budget).entries;
     this.points = new Datapoints();
     this.remember(entries);
   }
@@ -98,26 +148,46 @@ export class History {
     for (const dp of entries) if (dp.time > cutoff) this.points.push(this.inMemory(dp));
   }
 
+  /** What memory keeps of a datapoint: the numbers of the judged metrics (lists are only looked at, from disk). */
   private inMemory(dp: Datapoint): Datapoint {
-    return this.judged === undefined ? dp : withMetrics(dp, this.judged);
+    return numbersOnly(this.judged === undefined ? dp : withMetrics(dp, this.judged));
   }
 
-  /** The datapoints as objects (for the commands; the component reads `points`). */
+  /**
+   * The datapoints as objects, numbers and lists together (for the commands; the component reads
+   * `points`): from disk when the history has a folder, else what memory holds.
+   */
   get datapoints(): Datapoint[] {
-    return this.points.toArray();
+    if (this.folder === undefined) return this.points.toArray();
+    const read = (dir: string) => new SegmentedLog<number>(dir, undefined, undefined, true).load(decodeDatapoint, (d) => d.time, this.budget).entries;
+    const byTime = new Map<number, Datapoint>();
+    for (const dp of read(this.folder)) byTime.set(dp.time, dp);
+    for (const l of read(join(this.folder, LISTS_FOLDER))) {
+      const dp = byTime.get(l.time);
+      if (dp === undefined) continue; // the numbers of that datapoint are gone: so is it
+      Object.assign(dp.values, l.values);
+      if (l.elements) dp.elements = { ...dp.elements, ...l.elements };
+    }
+    const cutoff = Math.max(...byTime.keys()) - this.opts.maxAgeMs;
+    return [...byTime.values()].filter((d) => d.time > cutoff).sort((a, b) => a.time - b.time);
   }
 
   /** Bytes on disk (or that would be). */
   get bytes(): number {
-    return this.log.totalBytes;
+    return this.numbers.totalBytes + this.lists.totalBytes;
   }
 
   append(dp: Datapoint): void {
     this.points.push(this.inMemory(dp));
-    const segmentBytes = Math.max(1024, Math.floor(this.opts.maxBytes / 16));
-    this.log.append(encodeDatapoint(dp), dp.time, segmentBytes);
+    const segmentBytes = Math.max(1024, Math.floor(this.budget / 16));
+    // Every datapoint has its line of numbers (an empty one too): it is what says the datapoint was.
+    this.numbers.append(encodeDatapoint(numbersOnly(dp)), dp.time, segmentBytes);
+    const lists = listsOf(dp);
+    if (lists !== undefined) this.lists.append(encodeDatapoint(lists), dp.time, segmentBytes);
     const cutoff = dp.time - this.opts.maxAgeMs;
-    const gone = this.log.trim((seg) => seg.lastKey !== undefined && seg.lastKey <= cutoff, this.opts.maxBytes);
+    const expired = (seg: { lastKey: number | undefined }) => seg.lastKey !== undefined && seg.lastKey <= cutoff;
+    const gone = this.numbers.trim(expired, this.budget);
+    this.lists.trim(expired, this.budget);
     const dropUntil = Math.max(cutoff, ...gone.map((g) => g.lastKey ?? -Infinity));
     this.points.dropUntil(dropUntil);
   }

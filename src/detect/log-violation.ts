@@ -9,6 +9,7 @@ export function logViolation(log: Logger, e: ViolationEvent): void {
     behavior: e.behavior.name,
     metric: e.behavior.metric,
     value: JSON.stringify(e.metricValue),
+    value_cut: e.metricValueCut ? `${e.metricValueCut.kept} of ${e.metricValueCut.total}` : undefined,
     violation_id: e.violationId,
     time: new Date(e.violationEventTime).toISOString(),
     // Not sent to ViolationIoTTopic (the alert path): see src/outbox/violation-outbox.ts.

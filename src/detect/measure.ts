@@ -179,6 +179,40 @@ export class Baselines {
   }
 }
 
+/**
+ * A baseline without the measurements of the datapoints at `times` (those a behavior judged
+ * violating): sorted values, a copy when anything is left out. Times no longer in the history are
+ * ignored.
+ */
+export function withoutTimes(
+  sorted: readonly number[],
+  history: Series,
+  times: readonly number[],
+  metric: string,
+  mode: Mode,
+  durationSeconds: number | undefined,
+): readonly number[] {
+  if (times.length === 0 || history.length === 0) return sorted;
+  let out: number[] | undefined;
+  for (const t of times) {
+    // The history is in time order: find the datapoint by binary search.
+    let lo = 0;
+    let hi = history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (history.timeAt(mid) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= history.length || history.timeAt(lo) !== t) continue;
+    const m = measureAt(history, lo, metric, mode, durationSeconds);
+    if (m === undefined) continue;
+    out ??= [...sorted];
+    const at = lowerBound(out, m.compared);
+    if (out[at] === m.compared) out.splice(at, 1);
+  }
+  return out ?? sorted;
+}
+
 /** The earlier measurements, sorted (what Baselines keeps incrementally). */
 export function earlierSorted(history: Points, metric: string, mode: Mode, durationSeconds: number | undefined): number[] {
   const out: number[] = [];

@@ -185,7 +185,14 @@ export function resourceAllows(resource: string, request: string, service: strin
 }
 
 /** Whether `accessControl` lets the component perform `operation` on `resource`, as `runtime` decides it. */
-export function isGranted(accessControl: unknown, service: string, operation: string, resource: string, runtime: Runtime = "nucleus", thingName?: string): boolean {
+export function isGranted(
+  accessControl: unknown,
+  service: string,
+  operation: string,
+  resource: string,
+  runtime: Runtime = "nucleus",
+  thingName?: string,
+): boolean {
   return grantsFor(accessControl, service, operation, runtime).some((g) => g.resources.some((r) => resourceAllows(r, resource, service, runtime, thingName)));
 }
 

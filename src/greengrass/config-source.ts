@@ -29,8 +29,7 @@ export function configurationProblems(doc: unknown, current: ComponentConfig, th
   if (problems.length > 0) return out;
   const acl = (doc as Record<string, unknown> | null | undefined)?.accessControl;
   const need = (service: string, operation: string, resource: string, key: string) => {
-    if (!isGranted(acl, service, operation, resource, runtime, thingName))
-      out.push(`${key}: ${missingGrant(service, operation, resource)}`);
+    if (!isGranted(acl, service, operation, resource, runtime, thingName)) out.push(`${key}: ${missingGrant(service, operation, resource)}`);
   };
   for (const doc of config.SecurityProfiles) {
     const { profile, findings } = lintProfile(doc, {

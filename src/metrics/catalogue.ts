@@ -9,9 +9,9 @@
 
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
-import type { ConnectionEntry } from "../collect/collectors/established-connections.js";
+import type { Listed } from "../collect/bounded.js";
 import type { StandardName } from "../collect/collectors/index.js";
-import type { PortEntry } from "../collect/collectors/listening-ports.js";
+import { type ConnectionEntry, type PortEntry, compareConnections, comparePorts, ipOf } from "../collect/socket-scan.js";
 
 /** The kinds of Detect values (API MetricValue fields; custom metric types map onto them). */
 export type ValueKind = "number" | "port-list" | "ip-list" | "number-list" | "string-list";
@@ -37,8 +37,8 @@ export interface DetectMetric<V, B> {
   fromReport(block: B): MetricValue | undefined;
 }
 
-/** Cuts a list for the report: at most the cap, the most important entries first. */
-export type Cut = <T>(list: string, items: readonly T[], order: (a: T, b: T) => number, key: (t: T) => string) => T[];
+/** Cuts a list for the report: at most the cap, the most important entries first (`total`: how many there were). */
+export type Cut = <T>(list: string, listed: Listed<T>, order: (a: T, b: T) => number, key: (t: T) => string) => T[];
 
 export interface Family<V, B> {
   /** The block's key in "metrics", and its short form. */
@@ -57,7 +57,6 @@ function family<V, B>(f: Family<V, B>): Family<V, B> {
 }
 
 const count = z.int().min(0);
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** "ip:port" with IPv6 in brackets ("[2001:db8::1]:443"); the spec's "Number" type is a doc slip. */
 export const endpoint = z.string().refine((s) => {
@@ -67,13 +66,6 @@ export const endpoint = z.string().refine((s) => {
   return ipOk && Number(m[3]) <= 65535;
 }, "must be ip:port, IPv6 in brackets");
 
-/** "10.0.0.5:443" → "10.0.0.5"; "[2001:db8::1]:443" → "2001:db8::1". */
-export function ipOf(remoteAddr: string): string {
-  // "[v6]:port" or "v4:port"; called for every connection of every sample, so no regular expression.
-  const colon = remoteAddr.lastIndexOf(":");
-  return remoteAddr.charCodeAt(0) === 91 && remoteAddr.charCodeAt(colon - 1) === 93 ? remoteAddr.slice(1, colon - 1) : remoteAddr.slice(0, colon);
-}
-
 const PortsBlock = z.strictObject({
   ports: z.array(z.strictObject({ port: z.int().min(1).max(65535), interface: z.string().min(1).optional() })).optional(),
   total: count.optional(),
@@ -81,29 +73,28 @@ const PortsBlock = z.strictObject({
 type PortsBlock = z.infer<typeof PortsBlock>;
 
 const uniquePorts = (ports: readonly { port: number }[]) => [...new Set(ports.map((p) => p.port))].sort((a, b) => a - b);
-const comparePorts = (a: PortEntry, b: PortEntry) => a.port - b.port || compareStrings(a.interface ?? "", b.interface ?? "");
 const portKey = (p: PortEntry) => String(p.port);
 
 function listeningPorts(protocol: "tcp" | "udp", short: string) {
-  return family<PortEntry[], PortsBlock>({
+  return family<Listed<PortEntry>, PortsBlock>({
     short,
     keys: { ports: "pts", port: "pt", interface: "if", total: "t" },
     schema: PortsBlock,
     input: protocol === "tcp" ? "listening_tcp_ports" : "listening_udp_ports",
-    block: (ports, cut) => ({ ports: cut(`listening_${protocol}_ports`, ports, comparePorts, portKey), total: ports.length }),
+    block: (ports, cut) => ({ ports: cut(`listening_${protocol}_ports`, ports, comparePorts, portKey), total: ports.total }),
     detect: [
       {
         name: `aws:num-listening-${protocol}-ports`,
         kind: "number",
         aggregation: "gauge",
-        of: (ports) => ({ count: ports.length }),
+        of: (ports) => ({ count: ports.total }),
         fromReport: (b) => ({ count: b.total ?? b.ports?.length ?? 0 }),
       },
       {
         name: `aws:listening-${protocol}-ports`,
         kind: "port-list",
         aggregation: "gauge",
-        of: (ports) => ({ ports: uniquePorts(ports) }),
+        of: (ports) => ({ ports: uniquePorts(ports.items) }),
         fromReport: (b) => (b.ports === undefined ? undefined : { ports: uniquePorts(b.ports) }),
       },
     ],
@@ -141,8 +132,6 @@ const ConnectionsBlock = z.strictObject({
 });
 type ConnectionsBlock = z.infer<typeof ConnectionsBlock>;
 
-const compareConnections = (a: ConnectionEntry, b: ConnectionEntry) =>
-  compareStrings(a.remote_addr, b.remote_addr) || a.local_port - b.local_port || compareStrings(a.local_interface ?? "", b.local_interface ?? "");
 const uniqueIps = (conns: readonly { remote_addr: string }[]) => [...new Set(conns.map((c) => ipOf(c.remote_addr)))].sort();
 
 export const FAMILIES = {
@@ -161,20 +150,20 @@ export const FAMILIES = {
       trafficMetric("packets_out", "aws:all-packets-out"),
     ],
   }),
-  tcp_connections: family<ConnectionEntry[], ConnectionsBlock>({
+  tcp_connections: family<Listed<ConnectionEntry>, ConnectionsBlock>({
     short: "tc",
     keys: { established_connections: "ec", connections: "cs", remote_addr: "rad", local_port: "lp", local_interface: "li", total: "t" },
     schema: ConnectionsBlock,
     input: "established_connections",
     block: (conns, cut) => ({
-      established_connections: { connections: cut("connections", conns, compareConnections, (c) => ipOf(c.remote_addr)), total: conns.length },
+      established_connections: { connections: cut("connections", conns, compareConnections, (c) => ipOf(c.remote_addr)), total: conns.total },
     }),
     detect: [
       {
         name: "aws:num-established-tcp-connections",
         kind: "number",
         aggregation: "gauge",
-        of: (conns) => ({ count: conns.length }),
+        of: (conns) => ({ count: conns.total }),
         fromReport: (b) => {
           const ec = b.established_connections;
           return ec === undefined ? undefined : { count: ec.total ?? ec.connections?.length ?? 0 };
@@ -184,7 +173,7 @@ export const FAMILIES = {
         name: "aws:destination-ip-addresses",
         kind: "ip-list",
         aggregation: "gauge",
-        of: (conns) => ({ cidrs: uniqueIps(conns) }),
+        of: (conns) => ({ cidrs: uniqueIps(conns.items) }),
         fromReport: (b) => {
           const cs = b.established_connections?.connections;
           return cs === undefined ? undefined : { cidrs: uniqueIps(cs) };

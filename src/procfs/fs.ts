@@ -14,7 +14,8 @@ import { parseFibTrieLocal } from "./fib-trie.js";
 import { parseIfInet6 } from "./if-inet6.js";
 import { parseNetDev } from "./net-dev.js";
 import { parseNetRoute } from "./net-route.js";
-import { type SocketRecord, parseNetSockets } from "./net-sockets.js";
+import { forEachLine } from "./lines.js";
+import { type SocketRecord, SocketRow, parseNetSockets, readRow } from "./net-sockets.js";
 import type { ParseResult } from "./parse-result.js";
 
 export const DEFAULT_PROC_ROOT = "/proc";
@@ -79,9 +80,38 @@ export class ProcFS {
     }
   }
 
+  /** Every row of a socket file at once (tests and small files; collection streams with scanSockets). */
   sockets(file: SocketFile, states?: ReadonlySet<number>): ParseResult<SocketRecord> {
     const family = file.endsWith("6") ? 6 : 4;
     return parseNetSockets(this.readNet(file), { family, byteOrder: this.byteOrder, states });
+  }
+
+  /**
+   * Visits each row of a socket file in `states` (all when undefined), streaming: memory does not
+   * grow with the file. The row is valid during the call only. Returns the malformed lines left out.
+   */
+  scanSockets(file: SocketFile, states: ReadonlySet<number> | undefined, visit: (row: SocketRow) => void): number {
+    const path = join(this.netDir, file);
+    const row = new SocketRow(file.endsWith("6") ? 6 : 4, this.byteOrder);
+    let skipped = 0;
+    let header = true;
+    try {
+      const overlong = forEachLine(path, (buf, start, end) => {
+        if (header) {
+          header = false;
+          return;
+        }
+        const outcome = readRow(row, buf, start, end, states);
+        if (outcome === "row") visit(row);
+        else if (outcome === "skipped") skipped++;
+      });
+      skipped += overlong;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+      if (code === "ENOENT" || code === "ENOTDIR") this.missing.push(path);
+      else this.problems.push({ file: path, code });
+    }
+    return skipped;
   }
 
   /** Interface names are UTF-8 (dev_valid_name allows any byte but "/", ":" and whitespace). */
@@ -132,9 +162,17 @@ export class ProcFS {
   }
 }
 
+/**
+ * The files read whole (net/dev, route, fib_trie, if_inet6, a process's comm...) are small; a
+ * device's sockets, which are not, are streamed (scanSockets). Beyond this size a file read whole
+ * is an error, not a heap exhausted: fib_trie with thousands of routes is about 100 bytes each.
+ */
+export const MAX_WHOLE_FILE_BYTES = 16 * 1024 * 1024;
+
 // procfs files report size 0, so readFileSync reads them in fresh 64 KiB chunks and joins them:
-// garbage on every sample. One buffer, grown as needed and reused, keeps the component's memory flat.
-let buffer = Buffer.allocUnsafe(256 * 1024);
+// garbage on every sample. One buffer, grown as needed up to the cap and reused, keeps memory flat.
+const WHOLE_BUFFER_BYTES = 256 * 1024;
+let buffer = Buffer.allocUnsafe(WHOLE_BUFFER_BYTES);
 
 function readWhole(path: string, encoding: "latin1" | "utf8"): string {
   const fd = openSync(path, "r");
@@ -142,6 +180,7 @@ function readWhole(path: string, encoding: "latin1" | "utf8"): string {
     let n = 0;
     for (;;) {
       if (n === buffer.length) {
+        if (buffer.length >= MAX_WHOLE_FILE_BYTES) throw Object.assign(new Error(`${path} is larger than ${MAX_WHOLE_FILE_BYTES} bytes`), { code: "EFBIG" });
         const bigger = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(bigger, 0, 0, n);
         buffer = bigger;
@@ -150,7 +189,10 @@ function readWhole(path: string, encoding: "latin1" | "utf8"): string {
       if (got === 0) break;
       n += got;
     }
-    return buffer.toString(encoding, 0, n);
+    const text = buffer.toString(encoding, 0, n);
+    // A large file does not keep a large buffer for the life of the process.
+    if (buffer.length > WHOLE_BUFFER_BYTES) buffer = Buffer.allocUnsafe(WHOLE_BUFFER_BYTES);
+    return text;
   } finally {
     closeSync(fd);
   }

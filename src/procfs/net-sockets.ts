@@ -1,14 +1,14 @@
-// Parser for /proc/net/{tcp,tcp6,udp,udp6}.
+// Parser for /proc/net/{tcp,tcp6,udp,udp6}, one line at a time from bytes.
 //
 // Row format (net/ipv4/tcp_ipv4.c, net/ipv6/tcp_ipv6.c, net/ipv4/udp.c):
 //   "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu ..."
 //    sl   local      remote     st  tx:rx       tr:when    retr  uid tmo inode
-// IPv6 rows print the address as four "%08X" words. Fields up to `st` are fixed width, so the
-// hot path reads them at fixed offsets instead of splitting the line (the files hold tens of
-// thousands of rows on a busy gateway).
+// IPv6 rows print the address as four "%08X" words. Fields up to `st` are fixed width, so a row
+// is read at fixed offsets instead of being split. A file under a connection storm holds
+// hundreds of thousands of rows: a row costs nothing but its fields until a collector asks for
+// its addresses as text (and the inode, only listening sockets need).
 
-import { type ByteOrder, HOST_BYTE_ORDER, formatIPv4, formatIPv6, hexAt, ipv6WordsAt, mappedIPv4, wordToNetworkOrder } from "./address.js";
-
+import { type ByteOrder, HOST_BYTE_ORDER, type IPv6Words, formatIPv4, formatIPv6, mappedIPv4, wordToNetworkOrder } from "./address.js";
 import type { ParseResult } from "./parse-result.js";
 
 /** TCP states as the kernel prints them (include/net/tcp_states.h). */
@@ -35,133 +35,210 @@ export interface SocketParseOptions {
 }
 
 const SPACE = 32;
-/** ::ffff:0:0/96 as printed: words 0, 0, 0x0000ffff (LE prints that word as "FFFF0000"). */
-const MAPPED_PREFIX_LE = "0000000000000000FFFF0000";
-const MAPPED_PREFIX_BE = "00000000000000000000FFFF";
 const COLON = 58;
+/** " %08X:%08X %02X:%08lX %08X %5u %8d %lu" after the state: at least 56 characters. */
+const MIN_TAIL = 56;
 
-export function parseNetSockets(text: string, opts: SocketParseOptions): ParseResult<SocketRecord> {
-  const order = opts.byteOrder ?? HOST_BYTE_ORDER;
-  const v6 = opts.family === 6;
-  const addrLen = v6 ? 32 : 8;
-  const endpointLen = addrLen + 5; // addr ":" port(4)
-  const states = opts.states;
-  const records: SocketRecord[] = [];
-  let skipped = 0;
-  // Many rows share a local (and often a remote) address: memoise its text form.
-  const names = new Map<string, string>();
-  const v4names = new Map<number, string>();
+const HEX: Int8Array = (() => {
+  const t = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[65 + i] = 10 + i;
+    t[97 + i] = 10 + i;
+  }
+  return t;
+})();
 
-  const v4Text = (word: number): string => {
-    const key = word | 0; // int32 keys stay small integers; words above 2^31 would be boxed doubles
-    let s = v4names.get(key);
-    if (s === undefined) {
-      s = formatIPv4(wordToNetworkOrder(word, order));
-      v4names.set(key, s);
-    }
-    return s;
-  };
-  // Local addresses are few and repeat on every row, so they are memoised; remote addresses are
-  // mostly distinct, and a cache of tens of thousands of them costs more than it saves.
-  const addressText = (pos: number, memo: boolean): string | undefined => {
-    if (!v6) {
-      const word = hexAt(text, pos, 8);
-      if (word < 0) return undefined;
-      return memo ? v4Text(word) : formatIPv4(wordToNetworkOrder(word, order));
-    }
-    // IPv4-mapped (::ffff:a.b.c.d): the prefix words are the same in either byte order.
-    if (text.startsWith(order === "LE" ? MAPPED_PREFIX_LE : MAPPED_PREFIX_BE, pos)) {
-      const word = hexAt(text, pos + 24, 8);
-      if (word < 0) return undefined;
-      return memo ? v4Text(word) : formatIPv4(wordToNetworkOrder(word, order));
-    }
-    if (!memo) {
-      const w = ipv6WordsAt(text, pos, order);
-      if (!w) return undefined;
-      const v4 = mappedIPv4(w); // lower-case hex spelling of the prefix
-      return v4 === undefined ? formatIPv6(w) : formatIPv4(v4);
-    }
-    const key = text.slice(pos, pos + 32);
-    let s = names.get(key);
-    if (s === undefined) {
-      const w = ipv6WordsAt(text, pos, order);
-      if (!w) return undefined;
-      const v4 = mappedIPv4(w); // lower-case hex spelling of the prefix
-      s = v4 === undefined ? formatIPv6(w) : formatIPv4(v4);
-      names.set(key, s);
-    }
-    return s;
-  };
+/** Value of `len` hex digits at `pos`, or -1 if one is not a hex digit. */
+function hexAt(b: Uint8Array, pos: number, len: number): number {
+  let v = 0;
+  for (let i = pos, end = pos + len; i < end; i++) {
+    const d = HEX[b[i]!]!;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
 
-  let lineStart = text.indexOf("\n") + 1; // the first line is the header
-  if (lineStart === 0) return { records, skipped };
-  const n = text.length;
-  while (lineStart < n) {
-    let lineEnd = text.indexOf("\n", lineStart);
-    if (lineEnd < 0) lineEnd = n;
-    const line = lineStart;
-    lineStart = lineEnd + 1;
-    // Skip the padding before "sl", then expect digits and ':'.
-    let p = line;
-    while (p < lineEnd && text.charCodeAt(p) === SPACE) p++;
-    if (p === lineEnd) continue; // blank line
-    const colon = text.indexOf(":", p);
-    if (colon < 0 || colon >= lineEnd || colon === p) {
-      skipped++;
-      continue;
-    }
+/** Whether `len` bytes at `pos` are hex digits (checked 4 at a time: one table read each). */
+function isHex(b: Uint8Array, pos: number, len: number): boolean {
+  for (let i = pos, end = pos + len; i < end; i += 4) if ((HEX[b[i]!]! | HEX[b[i + 1]!]! | HEX[b[i + 2]!]! | HEX[b[i + 3]!]!) < 0) return false;
+  return true;
+}
+
+/**
+ * One row of a socket file, read in place: `read` checks a line and takes its fixed fields; the
+ * address text and the inode are worked out only when asked for (and only while the line's bytes
+ * are still there, i.e. during the visit). One reader serves every row of a file.
+ */
+export class SocketRow {
+  state = 0;
+  localPort = 0;
+  remotePort = 0;
+  private buf: Uint8Array = new Uint8Array(0);
+  private local = 0;
+  private remote = 0;
+  private st = 0;
+  private end = 0;
+  private readonly v6: boolean;
+  private readonly addrLen: number;
+  private readonly order: ByteOrder;
+  /** The few local addresses repeat on every row: their text is remembered (by the printed hex). */
+  private readonly localNames = new Map<string, string>();
+  private readonly lastLocal = new Uint8Array(32);
+  private lastLocalText = "";
+  private readonly words: IPv6Words = [0, 0, 0, 0];
+
+  constructor(
+    readonly family: 4 | 6,
+    byteOrder: ByteOrder = HOST_BYTE_ORDER,
+  ) {
+    this.v6 = family === 6;
+    this.addrLen = this.v6 ? 32 : 8;
+    this.order = byteOrder;
+  }
+
+  /**
+   * Reads the line buf[start, end): "row", "skipped" when it is malformed or cut short, "none"
+   * when its state is not in `states` (a valid row nobody asked for: not examined further).
+   */
+  read(buf: Uint8Array, start: number, end: number, states?: ReadonlySet<number>): "row" | "skipped" | "none" {
+    let p = start;
+    while (p < end && buf[p] === SPACE) p++;
+    if (p === end) return "none"; // a blank line
+    let colon = p;
+    while (colon < end && buf[colon] !== COLON) colon++;
+    if (colon >= end || colon === p) return "skipped";
+    const endpointLen = this.addrLen + 5; // addr ":" port(4)
     const local = colon + 2;
     const remote = local + endpointLen + 1;
     const st = remote + endpointLen + 1;
     if (
-      st + 2 > lineEnd ||
-      text.charCodeAt(colon + 1) !== SPACE ||
-      text.charCodeAt(local + addrLen) !== COLON ||
-      text.charCodeAt(remote - 1) !== SPACE ||
-      text.charCodeAt(remote + addrLen) !== COLON ||
-      text.charCodeAt(st - 1) !== SPACE
-    ) {
-      skipped++;
-      continue;
+      st + 2 > end ||
+      buf[colon + 1] !== SPACE ||
+      buf[local + this.addrLen] !== COLON ||
+      buf[remote - 1] !== SPACE ||
+      buf[remote + this.addrLen] !== COLON ||
+      buf[st - 1] !== SPACE
+    )
+      return "skipped";
+    const state = hexAt(buf, st, 2);
+    if (state < 0) return "skipped";
+    if (states !== undefined && !states.has(state)) return "none";
+    // Everything after the state is printed at a minimum width: a shorter line was cut short.
+    if (end - (st + 2) < MIN_TAIL) return "skipped";
+    const localPort = hexAt(buf, local + this.addrLen + 1, 4);
+    const remotePort = hexAt(buf, remote + this.addrLen + 1, 4);
+    if (localPort < 0 || remotePort < 0 || !isHex(buf, local, this.addrLen) || !isHex(buf, remote, this.addrLen)) return "skipped";
+    this.buf = buf;
+    this.local = local;
+    this.remote = remote;
+    this.st = st;
+    this.end = end;
+    this.state = state;
+    this.localPort = localPort;
+    this.remotePort = remotePort;
+    return "row";
+  }
+
+  /** Whether the remote address is all zeros (a UDP socket with no peer). */
+  get remoteIsZero(): boolean {
+    for (let i = 0; i < this.addrLen; i++) if (this.buf[this.remote + i] !== 48) return false;
+    return true;
+  }
+
+  localAddress(): string {
+    // Most rows share the previous row's local address: compare its bytes before anything else.
+    const b = this.buf;
+    const last = this.lastLocal;
+    let same = this.lastLocalText !== "";
+    for (let i = 0; same && i < this.addrLen; i++) same = b[this.local + i] === last[i];
+    if (same) return this.lastLocalText;
+    let key = "";
+    for (let i = 0; i < this.addrLen; i++) {
+      last[i] = b[this.local + i]!;
+      key += String.fromCharCode(last[i]!);
     }
-    const state = hexAt(text, st, 2);
-    if (state < 0) {
-      skipped++;
-      continue;
+    let name = this.localNames.get(key);
+    if (name === undefined) {
+      name = this.addressAt(this.local);
+      this.localNames.set(key, name);
     }
-    if (states !== undefined && !states.has(state)) continue;
-    const localPort = hexAt(text, local + addrLen + 1, 4);
-    const remotePort = hexAt(text, remote + addrLen + 1, 4);
-    const localAddress = addressText(local, true);
-    const remoteAddress = addressText(remote, false);
-    const inode = inodeOf(text, st + 2, lineEnd);
-    if (localPort < 0 || remotePort < 0 || localAddress === undefined || remoteAddress === undefined || inode < 0) {
-      skipped++;
-      continue;
+    this.lastLocalText = name;
+    return name;
+  }
+
+  remoteAddress(): string {
+    return this.addressAt(this.remote);
+  }
+
+  /** The inode, the 7th field after `st`; -1 when the line is cut short. */
+  inode(): number {
+    const b = this.buf;
+    let field = 0;
+    let p = this.st + 2;
+    while (p < this.end) {
+      while (p < this.end && b[p] === SPACE) p++;
+      if (p >= this.end) break;
+      const start = p;
+      while (p < this.end && b[p] !== SPACE) p++;
+      if (++field === 6) {
+        let v = 0;
+        for (let i = start; i < p; i++) {
+          const d = b[i]! - 48;
+          if (d < 0 || d > 9) return -1;
+          v = v * 10 + d;
+        }
+        return v;
+      }
     }
-    records.push({ family: opts.family, state, localAddress, localPort, remoteAddress, remotePort, inode });
+    return -1;
+  }
+
+  private addressAt(pos: number): string {
+    if (!this.v6) return formatIPv4(wordToNetworkOrder(hexAt(this.buf, pos, 8), this.order));
+    const w = this.words;
+    for (let i = 0; i < 4; i++) w[i] = wordToNetworkOrder(hexAt(this.buf, pos + i * 8, 8), this.order);
+    const v4 = mappedIPv4(w);
+    return v4 === undefined ? formatIPv6(w) : formatIPv4(v4);
+  }
+}
+
+/** The rows of a whole file's text (fixtures and tests; the collectors stream, see ProcFS.scanSockets). */
+export function parseNetSockets(text: string, opts: SocketParseOptions): ParseResult<SocketRecord> {
+  const buf = Buffer.from(text, "latin1");
+  const row = new SocketRow(opts.family, opts.byteOrder);
+  const records: SocketRecord[] = [];
+  let skipped = 0;
+  let start = buf.indexOf(10) + 1; // the first line is the header
+  if (start === 0) return { records, skipped };
+  while (start < buf.length) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    const outcome = readRow(row, buf, start, end, opts.states);
+    start = end + 1;
+    if (outcome === "skipped") skipped++;
+    else if (outcome === "row") {
+      const inode = row.inode();
+      if (inode < 0) {
+        skipped++;
+        continue;
+      }
+      records.push({
+        family: opts.family,
+        state: row.state,
+        localAddress: row.localAddress(),
+        localPort: row.localPort,
+        remoteAddress: row.remoteAddress(),
+        remotePort: row.remotePort,
+        inode,
+      });
+    }
   }
   return { records, skipped };
 }
 
-/** The inode is the 7th whitespace-separated field after `st`; -1 when the line is cut short. */
-function inodeOf(text: string, pos: number, end: number): number {
-  let field = 0;
-  let p = pos;
-  while (p < end) {
-    while (p < end && text.charCodeAt(p) === SPACE) p++;
-    if (p >= end) break;
-    const start = p;
-    while (p < end && text.charCodeAt(p) !== SPACE) p++;
-    if (++field === 6) {
-      let v = 0;
-      for (let i = start; i < p; i++) {
-        const d = text.charCodeAt(i) - 48;
-        if (d < 0 || d > 9) return -1;
-        v = v * 10 + d;
-      }
-      return v;
-    }
-  }
-  return -1;
+/** What one line is: a row to visit, a malformed line, or nothing (blank, or a state left out). */
+export function readRow(row: SocketRow, buf: Uint8Array, start: number, end: number, states?: ReadonlySet<number>): "row" | "skipped" | "none" {
+  return row.read(buf, start, end, states);
 }

@@ -136,6 +136,57 @@ export class SegmentedLog<K> {
     return { entries, dropped };
   }
 
+  /**
+   * Opens the log without reading what it holds: each segment's size, and the key of its last line
+   * (read from the segment's end). For a log whose entries nobody needs in memory; a torn last line
+   * of the newest segment is cut off as `load` does.
+   */
+  open(lastKeyOf: (line: string) => K | undefined, maxBytes: number): void {
+    if (this.dir === undefined) return;
+    let names: string[];
+    try {
+      names = readdirSync(this.dir)
+        .filter((n) => /^\d{10}\.ndjson$/.test(n))
+        .sort();
+    } catch {
+      return;
+    }
+    let total = 0;
+    const segments: Segment<K>[] = [];
+    for (const [i, name] of names.entries()) {
+      const path = join(this.dir, name);
+      try {
+        let text = readTail(path, TAIL_BYTES);
+        const complete = text.lastIndexOf("\n") + 1;
+        let size = statSync(path).size;
+        if (complete < text.length) {
+          size -= Buffer.byteLength(text.slice(complete));
+          if (i === names.length - 1 && !this.readOnly) {
+            const fd = openSync(path, "r+");
+            ftruncateSync(fd, size);
+            fsyncSync(fd);
+            closeSync(fd);
+          }
+          text = text.slice(0, complete);
+        }
+        const lines = text.split("\n");
+        let lastKey: K | undefined;
+        for (let k = lines.length - 1; k >= 0 && lastKey === undefined; k--) if (lines[k] !== "") lastKey = lastKeyOf(lines[k]!);
+        segments.push({ seq: Number(name.slice(0, 10)), bytes: size, lastKey });
+        total += size;
+      } catch (err) {
+        this.failures?.error("store.read_failed", path, err);
+      }
+    }
+    // The size cap holds from the start: the oldest segments beyond it go.
+    while (segments.length > 1 && total > maxBytes) {
+      const gone = segments.shift()!;
+      total -= gone.bytes;
+      if (!this.readOnly) rmSync(this.pathOf(gone), { force: true });
+    }
+    this.segments.push(...segments);
+  }
+
   /** Appends one line (with its "\n") to the newest segment, or a new one once that is `segmentBytes` big. */
   append(line: string, key: K, segmentBytes: number): boolean {
     let seg = this.segments.at(-1);
@@ -200,6 +251,9 @@ export class SegmentedLog<K> {
     return join(this.dir!, `${String(seg.seq).padStart(10, "0")}.ndjson`);
   }
 }
+
+/** How much of a segment's end `open` reads for its last line (a line is far shorter). */
+const TAIL_BYTES = 256 * 1024;
 
 /** A file's text, or only its last `maxBytes` from the first whole line on. */
 function readTail(path: string, maxBytes: number): string {

@@ -91,7 +91,7 @@ export async function benchMetrics(lines: string[]): Promise<void> {
   const CONNECTIONS = 5_000; // 10,000 ESTABLISHED rows counting both ends; needs ~10,100 fds
   const { sockets, servers } = await openLoopbackConnections(CONNECTIONS);
   try {
-    const established = takeSnapshot(new CollectContext(new ProcFS("/proc"), new Set(["lo"]), newMemory())).established_connections?.length ?? 0;
+    const established = takeSnapshot(new CollectContext(new ProcFS("/proc"), new Set(["lo"]), newMemory())).established_connections?.total ?? 0;
     const collect = time(() => collectOnce("/proc"), 15);
     const read = time(() => bareRead("/proc"), 15);
     lines.push(

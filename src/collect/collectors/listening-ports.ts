@@ -1,29 +1,13 @@
 // Listening TCP and UDP ports, unique by (port, interface): a daemon bound to both 0.0.0.0
-// and :: is one entry, as the interface (none, for a wildcard) is the same.
+// and :: is one entry, as the interface (none, for a wildcard) is the same. Read in the sample's
+// one pass over the socket files (../socket-scan.ts), bounded however many there are.
 
-import type { SocketFile } from "../../procfs/fs.js";
+import type { Listed } from "../bounded.js";
 import { type Collector, collector } from "../collector.js";
-import type { CollectContext } from "../context.js";
-import { isListening } from "../listening.js";
+import type { PortEntry } from "../socket-scan.js";
 
-export interface PortEntry {
-  port: number;
-  interface?: string;
-}
+export type { PortEntry };
 
-function uniquePorts(ctx: CollectContext, files: SocketFile[], protocol: "tcp" | "udp"): PortEntry[] {
-  const seen = new Map<string, PortEntry>();
-  for (const file of files) {
-    for (const r of ctx.sockets(file)) {
-      if (!isListening(r, protocol) || r.localPort === 0) continue;
-      const iface = ctx.interfaces.resolve(r.localAddress);
-      const key = `${r.localPort}/${iface ?? ""}`;
-      if (!seen.has(key)) seen.set(key, iface === undefined ? { port: r.localPort } : { port: r.localPort, interface: iface });
-    }
-  }
-  return [...seen.values()];
-}
+export const listeningTcpPorts: Collector<Listed<PortEntry>> = collector({ collect: (ctx) => ctx.sockets().tcpListeners });
 
-export const listeningTcpPorts: Collector<PortEntry[]> = collector({ collect: (ctx) => uniquePorts(ctx, ["tcp", "tcp6"], "tcp") });
-
-export const listeningUdpPorts: Collector<PortEntry[]> = collector({ collect: (ctx) => uniquePorts(ctx, ["udp", "udp6"], "udp") });
+export const listeningUdpPorts: Collector<Listed<PortEntry>> = collector({ collect: (ctx) => ctx.sockets().udpListeners });

@@ -9,17 +9,13 @@
 
 import { socketInode } from "../../procfs/fd-link.js";
 import { type Collector, collector } from "../collector.js";
-import { isListening } from "../listening.js";
 
 export const listeningProcessNames: Collector<string[]> = collector({
   custom: { type: "string-list" },
   collect(ctx) {
-    const inodes = new Set<number>();
-    for (const file of ["tcp", "tcp6", "udp", "udp6"] as const) {
-      const protocol = file.startsWith("tcp") ? "tcp" : "udp";
-      for (const r of ctx.sockets(file)) if (isListening(r, protocol)) inodes.add(r.inode);
-    }
-    inodes.delete(0);
+    const scan = ctx.sockets();
+    const inodes = scan.listenerInodes;
+    if (scan.listenerInodesCut) ctx.notes.push(`only the processes of the first ${inodes.size} listening sockets were looked for`);
     const key = [...inodes].sort((a, b) => a - b).join(",");
     const cache = ctx.memory.listeners;
     const rescan = cache.key !== key;

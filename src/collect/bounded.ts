@@ -1,0 +1,70 @@
+// A list that keeps at most `cap` items, the first ones by a comparison, and counts every item it
+// was offered: what a collector keeps of a socket file whatever its size. A max-heap holds the
+// kept items, its root the one that goes first when a better item comes; an item worse than the
+// root costs one comparison.
+
+/** A list cut to what was kept, with the true count. */
+export interface Listed<T> {
+  /** The kept items, sorted by the list's comparison. */
+  readonly items: readonly T[];
+  /** How many items there were. */
+  readonly total: number;
+}
+
+export class BoundedList<T> {
+  private readonly heap: T[] = [];
+  total = 0;
+
+  constructor(
+    readonly cap: number,
+    private readonly cmp: (a: T, b: T) => number,
+  ) {}
+
+  add(item: T): void {
+    this.total++;
+    const heap = this.heap;
+    if (heap.length < this.cap) {
+      heap.push(item);
+      this.up(heap.length - 1);
+    } else if (this.cap > 0 && this.cmp(item, heap[0]!) < 0) {
+      heap[0] = item;
+      this.down(0);
+    }
+  }
+
+  /** The kept items, sorted, and the count (the list is spent). */
+  done(): Listed<T> {
+    return { items: this.heap.sort(this.cmp), total: this.total };
+  }
+
+  private up(i: number): void {
+    const heap = this.heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.cmp(heap[i]!, heap[parent]!) <= 0) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && this.cmp(heap[l]!, heap[m]!) > 0) m = l;
+      if (r < heap.length && this.cmp(heap[r]!, heap[m]!) > 0) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  }
+}
+
+/** The `cap` smallest items by `cmp`, sorted. */
+export function smallestSorted<T>(items: Iterable<T>, cap: number, cmp: (a: T, b: T) => number): T[] {
+  const list = new BoundedList(cap, cmp);
+  for (const item of items) list.add(item);
+  return [...list.done().items];
+}

@@ -1,0 +1,156 @@
+// One streaming pass over the socket files per sample, for every collector that reads them:
+// listening TCP and UDP ports (unique by port and interface), the established TCP connections,
+// and the inodes of listening sockets (listening_process_names).
+//
+// Memory is bounded whatever the socket count: each list keeps at most LIST_BUDGET entries and
+// counts them all. Which entries stay when a list is longer (a connection storm, a port scan
+// answered): first those that break a profile's list behavior, then those new since the previous
+// report, then the report's own order (`rank`, then `order`). A list behavior is therefore judged
+// on every socket the device has: a violating entry is kept whenever one exists, and an allow or
+// deny list needs only one to be broken. Unique listening ports are counted exactly (a bit per
+// port and interface), however many there are.
+
+import type { ProcFS, SocketFile } from "../procfs/fs.js";
+import { TCP_ESTABLISHED, TCP_LISTEN } from "../procfs/net-sockets.js";
+import { BoundedList, type Listed } from "./bounded.js";
+import type { InterfaceResolver } from "./interfaces.js";
+import { formatEndpoint } from "../procfs/address.js";
+
+/** The most entries a list keeps in one sample: the report's largest MaxListEntries. */
+export const LIST_BUDGET = 10_000;
+
+export interface PortEntry {
+  port: number;
+  interface?: string;
+}
+
+export interface ConnectionEntry {
+  remote_addr: string;
+  local_port: number;
+  local_interface?: string;
+}
+
+/** How much an entry matters when a list is cut (lower first); `key` is a port's number or a peer's IP. */
+export type Rank = (list: RankedList, key: string) => number;
+export type RankedList = "listening_tcp_ports" | "listening_udp_ports" | "connections";
+
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The report's order of port entries: lowest port first, then interface. */
+export const comparePorts = (a: PortEntry, b: PortEntry): number => a.port - b.port || compareStrings(a.interface ?? "", b.interface ?? "");
+
+/** The report's order of connections: by remote endpoint, then local port and interface. */
+export const compareConnections = (a: ConnectionEntry, b: ConnectionEntry): number =>
+  compareStrings(a.remote_addr, b.remote_addr) || a.local_port - b.local_port || compareStrings(a.local_interface ?? "", b.local_interface ?? "");
+
+/** "10.0.0.5:443" → "10.0.0.5"; "[2001:db8::1]:443" → "2001:db8::1". */
+export function ipOf(remoteAddr: string): string {
+  // "[v6]:port" or "v4:port"; called for every connection of every sample, so no regular expression.
+  const colon = remoteAddr.lastIndexOf(":");
+  return remoteAddr.charCodeAt(0) === 91 && remoteAddr.charCodeAt(colon - 1) === 93 ? remoteAddr.slice(1, colon - 1) : remoteAddr.slice(0, colon);
+}
+
+export interface SocketScan {
+  tcpListeners: Listed<PortEntry>;
+  udpListeners: Listed<PortEntry>;
+  established: Listed<ConnectionEntry>;
+  /** Inodes of the listening sockets (at most LIST_BUDGET; `listenerInodesCut` when there were more). */
+  listenerInodes: ReadonlySet<number>;
+  listenerInodesCut: boolean;
+  /** Malformed lines left out, per file ("net/tcp"). */
+  skipped: Record<string, number>;
+}
+
+const TCP_STATES: ReadonlySet<number> = new Set([TCP_LISTEN, TCP_ESTABLISHED]);
+
+/** Unique (port, interface) pairs: a bit per port for each interface seen. */
+class PortSet {
+  private readonly bits = new Map<string, Uint8Array>();
+  /** Adds the pair; false when it was there already. */
+  add(port: number, iface: string | undefined): boolean {
+    const key = iface ?? "";
+    let b = this.bits.get(key);
+    if (b === undefined) {
+      b = new Uint8Array(8192);
+      this.bits.set(key, b);
+    }
+    const mask = 1 << (port & 7);
+    if ((b[port >> 3]! & mask) !== 0) return false;
+    b[port >> 3] = b[port >> 3]! | mask;
+    return true;
+  }
+}
+
+/** A list's entries with their rank, taken once when the entry is offered. */
+class RankedEntries<T> {
+  private readonly list: BoundedList<{ item: T; r: number }>;
+  constructor(
+    private readonly rank: Rank | undefined,
+    private readonly name: RankedList,
+    private readonly keyOf: (t: T) => string,
+    order: (a: T, b: T) => number,
+  ) {
+    this.list = new BoundedList(LIST_BUDGET, (a, b) => a.r - b.r || order(a.item, b.item));
+  }
+  add(item: T): void {
+    this.list.add({ item, r: this.rank === undefined ? 0 : this.rank(this.name, this.keyOf(item)) });
+  }
+  done(order: (a: T, b: T) => number): Listed<T> {
+    const { items, total } = this.list.done();
+    return { items: items.map((x) => x.item).sort(order), total };
+  }
+}
+
+export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, rank?: Rank): SocketScan {
+  const skipped: Record<string, number> = {};
+  const portKey = (p: PortEntry) => String(p.port);
+  const tcpListeners = new RankedEntries(rank, "listening_tcp_ports", portKey, comparePorts);
+  const udpListeners = new RankedEntries(rank, "listening_udp_ports", portKey, comparePorts);
+  const established = new RankedEntries(rank, "connections", (c: ConnectionEntry) => ipOf(c.remote_addr), compareConnections);
+  const inodes = new Set<number>();
+  let inodesCut = false;
+  const seen = { tcp: new PortSet(), udp: new PortSet() };
+  const listener = (protocol: "tcp" | "udp", port: number, localAddress: string, inode: number) => {
+    if (inode > 0) {
+      if (inodes.size < LIST_BUDGET) inodes.add(inode);
+      else inodesCut = true;
+    }
+    if (port === 0) return;
+    const iface = interfaces().resolve(localAddress);
+    if (!seen[protocol].add(port, iface)) return;
+    (protocol === "tcp" ? tcpListeners : udpListeners).add(iface === undefined ? { port } : { port, interface: iface });
+  };
+  // Rows of one local address come together: its interface is looked up once per run of them.
+  let lastLocal: string | undefined;
+  let lastIface: string | undefined;
+  const interfaceOf = (local: string): string | undefined => {
+    if (local !== lastLocal) {
+      lastLocal = local;
+      lastIface = interfaces().resolve(local);
+    }
+    return lastIface;
+  };
+  const files: SocketFile[] = ["tcp", "tcp6", "udp", "udp6"];
+  for (const file of files) {
+    const tcp = file.startsWith("tcp");
+    const n = fs.scanSockets(file, tcp ? TCP_STATES : undefined, (row) => {
+      if (tcp && row.state === TCP_ESTABLISHED) {
+        const iface = interfaceOf(row.localAddress());
+        const remote_addr = formatEndpoint(row.remoteAddress(), row.remotePort);
+        established.add(iface === undefined ? { remote_addr, local_port: row.localPort } : { remote_addr, local_port: row.localPort, local_interface: iface });
+      } else if (tcp ? row.state === TCP_LISTEN : row.remotePort === 0 && row.remoteIsZero) {
+        // UDP has no LISTEN state: a UDP socket listens when it has no peer (connected ones, DNS or NTP clients, do not).
+        listener(tcp ? "tcp" : "udp", row.localPort, row.localAddress(), row.inode());
+      }
+    });
+    if (n > 0) skipped[`net/${file}`] = n;
+  }
+  return {
+    tcpListeners: tcpListeners.done(comparePorts),
+    udpListeners: udpListeners.done(comparePorts),
+    established: established.done(compareConnections),
+    listenerInodes: inodes,
+    listenerInodesCut: inodesCut,
+    skipped,
+  };
+}

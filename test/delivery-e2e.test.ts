@@ -4,7 +4,7 @@
 // service accepted (the double plays it), never on elapsed time.
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { copyFixture } from "./helpers.js";
@@ -185,7 +185,11 @@ describe("violations are never dropped", { concurrency: 2 }, () => {
     await a.waitForLine(/WARN ipc\.disconnected/);
     writeFileSync(join(root, "net/tcp"), tcp + backdoor);
     await a.waitForLine(/WARN violation\.in_alarm profile=KnownPorts/);
-    assert.ok(existsSync(join(s.workDir, "outbox.json")));
+    const queued = readdirSync(join(s.workDir, "outbox"))
+      .filter((f) => f.endsWith(".ndjson"))
+      .map((f) => readFileSync(join(s.workDir, "outbox", f), "utf8"))
+      .join("");
+    assert.match(queued, /"violationEventType":"in-alarm"/, "the event is on disk before it is delivered");
     a.child.kill("SIGTERM");
     await a.exited;
     s.nucleus.refuseConnections = false;

@@ -29,7 +29,7 @@ export class Outboxes {
   }
 
   take(judged: Judged, config: ComponentConfig): void {
-    this.violations.add(judged.events, config);
+    this.violations.add(judged.events, config, this.transport.publishLocal !== undefined);
     this.exports.add(judged.exports);
     for (const e of judged.events) {
       logViolation(this.log, e);

@@ -1,66 +1,93 @@
-// Violation events are never dropped: each is written to a durable outbox in the work folder
-// before delivery is tried, and leaves it only once every target has taken it: the local bus
-// (ViolationTopic, where the transport has one) and, when configured, IoT Core
-// (ViolationIoTTopic). Targets are independent (a refused local publish does not hold back the
-// IoT Core one), each keeps the events' order, and an event is delivered once per target.
-// A refusal is logged once per topic and reason, with what would allow it when the transport knows.
+// Violation events are never lost silently: each is written to a durable queue in the work
+// folder (./queue.ts) before delivery is tried, and delivered to each target on its own: the local
+// bus (ViolationTopic, where the transport has one) and, when configured, IoT Core
+// (ViolationIoTTopic, the alert path). One target that cannot deliver (IoT Core offline) never holds
+// back the other; each keeps the events' order and takes each event once. A refusal is logged once
+// per target, topic and reason, with what would allow it when the transport knows. At the bound
+// (OUTBOX_MAX_BYTES) the oldest events a target has not taken go, counted per target.
 
 import { z } from "zod";
-import type { ComponentConfig } from "../config/schema.js";
-import type { ViolationEvent } from "../detect/evaluate.js";
-import { violationIoTTopic } from "../report/topics.js";
-import type { JsonFile, WorkDir } from "../store/files.js";
-import { type Logger, errorMessage, textOf } from "../util/log.js";
 import { PublishRefused, type Transport } from "../agent/transport.js";
-/** Beyond this many undelivered events the oldest go, with an error naming how many. */
-export const OUTBOX_MAX = 2000;
+import type { ComponentConfig } from "../config/schema.js";
+import type { ViolationEvent } from "../detect/alarms.js";
+import { violationIoTTopic } from "../report/topics.js";
+import type { WorkDir } from "../store/files.js";
+import { type Logger, errorMessage } from "../util/log.js";
+import { DurableQueue, TargetLoop } from "./queue.js";
 
-const EntrySchema = z.object({
-  key: z.string(),
-  event: z.record(z.string(), z.unknown()),
-  local: z.boolean(),
-  iot: z.boolean(),
+/**
+ * The queue's size on disk and, about three times that, in memory: some 2,000 events (an event is
+ * at most ~1 KB, its list cut to 100 elements). A day offline with 100 flapping behaviors fits.
+ */
+export const OUTBOX_MAX_BYTES = 2_000_000;
+export const OUTBOX_FOLDER = "outbox";
+/** The single-file outbox of earlier versions, read once into the queue. */
+export const LEGACY_OUTBOX_FILE = "outbox.json";
+
+type Target = "local" | "iot";
+const TARGETS: readonly Target[] = ["local", "iot"];
+
+const EventLike = z.looseObject({
+  violationId: z.string(),
+  violationEventType: z.string(),
+  violationEventTime: z.number(),
+  behavior: z.looseObject({ name: z.string(), suppressAlerts: z.boolean().optional() }),
 });
-const OutboxSchema = z.object({
-  kind: z.literal("community.greengrass.DeviceDefender/outbox"),
-  entries: z.array(EntrySchema),
-  /** Events ever dropped at the bound, across restarts (an older file has none: 0). */
+
+const LegacySchema = z.object({
+  entries: z.array(z.object({ event: z.record(z.string(), z.unknown()), local: z.boolean(), iot: z.boolean() })),
   dropped: z.number().int().min(0).default(0),
 });
-type Entry = z.infer<typeof EntrySchema>;
 
-export const OUTBOX_FILE = "outbox.json";
-
-const keyOf = (e: ViolationEvent) => `${e.violationId}|${e.violationEventType}|${e.violationEventTime}`;
+const keyOf = (e: { violationId: string; violationEventType: string; violationEventTime: number }) =>
+  `${e.violationId}|${e.violationEventType}|${e.violationEventTime}`;
 
 export class ViolationOutbox {
-  private readonly file: JsonFile<z.infer<typeof OutboxSchema>>;
-  private entries: Entry[];
-  private delivering: Promise<void> | undefined;
-  private again = false;
+  private readonly queue: DurableQueue<z.infer<typeof EventLike>>;
+  private readonly loops: Record<Target, TargetLoop>;
   private readonly failing = new Map<string, string>();
-  readonly counts = { local: 0, iot: 0, dropped: 0 };
+  /** Delivered by this process, per target. */
+  readonly counts = { local: 0, iot: 0 };
+  private transport: Transport | undefined;
+  private config: ComponentConfig | undefined;
 
   constructor(
     work: WorkDir,
     private readonly log: Logger,
     private readonly thingName: string,
   ) {
-    this.file = work.json(OUTBOX_FILE, OutboxSchema);
-    const loaded = this.file.load();
-    this.entries = loaded?.entries ?? [];
-    this.counts.dropped = loaded?.dropped ?? 0;
-    if (this.entries.length > 0) log.info("violation.outbox_loaded", { pending: this.entries.length });
+    this.queue = new DurableQueue({
+      work,
+      folder: OUTBOX_FOLDER,
+      item: EventLike,
+      targets: TARGETS,
+      maxBytes: OUTBOX_MAX_BYTES,
+      log,
+      fullEvent: "violation.outbox_full",
+    });
+    this.adoptLegacy(work);
+    this.loops = { local: new TargetLoop(() => this.pass("local")), iot: new TargetLoop(() => this.pass("iot")) };
+    if (this.queue.size > 0) log.info("violation.outbox_loaded", { pending: this.queue.size });
   }
 
+  /** Events some target has yet to take. */
   get pending(): number {
-    return this.entries.length;
+    return this.queue.size;
   }
 
-  /** Adds events (each once), durably, before any delivery is tried. */
-  add(events: readonly ViolationEvent[], config: ComponentConfig): void {
+  /** Events each target lost at the bound, ever (kept across restarts). */
+  get dropped(): Readonly<Record<string, number>> {
+    return this.queue.dropped;
+  }
+
+  /**
+   * Adds events (each once), durably, before any delivery is tried. `hasLocal`: the transport has
+   * a local bus (standalone has none: the log and the violations file are its local target).
+   */
+  add(events: readonly ViolationEvent[], config: ComponentConfig, hasLocal: boolean): void {
     if (events.length === 0) return;
-    const known = new Set(this.entries.map((e) => e.key));
+    const known = new Set(this.queue.items().map(keyOf));
+    const items: Array<{ item: z.infer<typeof EventLike>; exempt: Target[] }> = [];
     for (const ev of events) {
       const key = keyOf(ev);
       if (known.has(key)) continue;
@@ -69,71 +96,57 @@ export class ViolationOutbox {
       // notification", evaluation and alarms go on (developer guide, Detect behaviors). Here the
       // alert path is ViolationIoTTopic; the local topic, the log and `violations` still see it.
       const alerted = config.ViolationIoTTopic !== "" && ev.behavior.suppressAlerts !== true;
-      this.entries.push({ key, event: ev as unknown as Record<string, unknown>, local: false, iot: !alerted });
+      const exempt: Target[] = [];
+      if (!hasLocal) exempt.push("local");
+      if (!alerted) exempt.push("iot");
+      if (exempt.length < TARGETS.length) items.push({ item: EventLike.parse(ev), exempt });
     }
-    if (this.entries.length > OUTBOX_MAX) {
-      const drop = this.entries.length - OUTBOX_MAX;
-      this.entries.splice(0, drop);
-      this.counts.dropped += drop;
-      this.log.error("violation.outbox_full", { dropped: drop, dropped_total: this.counts.dropped, kept: OUTBOX_MAX, reason: "undelivered for too long" });
-    }
-    this.save();
+    this.queue.add(items);
   }
 
-  /** Delivers what is pending, in order; one pass at a time (a request meanwhile adds one more pass). */
+  /** Starts delivery to each target that has events (each on its own; never awaits the other). */
   deliver(transport: Transport, config: ComponentConfig): Promise<void> {
+    this.transport = transport;
+    this.config = config;
     if (transport.holder() === undefined) return Promise.resolve();
-    if (this.delivering) {
-      this.again = true;
-      return this.delivering;
-    }
-    this.delivering = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.pass(transport, config);
-          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a deliver() call made while this pass awaited
-        } while (this.again && transport.holder() !== undefined);
-      } finally {
-        this.delivering = undefined;
-      }
-    })();
-    return this.delivering;
+    return Promise.all(TARGETS.filter((t) => this.queue.next(t) !== undefined).map((t) => this.loops[t].run())).then(() => undefined);
   }
 
-  private async pass(transport: Transport, config: ComponentConfig): Promise<void> {
-    const iotTopic = config.ViolationIoTTopic === "" ? undefined : violationIoTTopic(config.ViolationIoTTopic, this.thingName);
-    const local = transport.publishLocal;
-    let localBlocked = false;
-    let iotBlocked = false;
-    for (const entry of [...this.entries]) {
-      if (transport.holder() === undefined) break;
-      if (!entry.local) {
-        // No local bus (standalone): the log and the violations file are the local target.
-        if (local === undefined) entry.local = true;
-        else if (!localBlocked) {
-          if (await this.attempt("local", config.ViolationTopic, entry, () => local(config.ViolationTopic, entry.event))) {
-            entry.local = true;
-            this.counts.local++;
-          } else localBlocked = true;
+  private async pass(target: Target): Promise<void> {
+    const transport = this.transport!;
+    const config = this.config!;
+    try {
+      for (let next = this.queue.next(target); next !== undefined && transport.holder() !== undefined; next = this.queue.next(target)) {
+        const event = next.item;
+        let topic: string;
+        let publish: () => Promise<void>;
+        if (target === "local") {
+          const local = transport.publishLocal;
+          if (local === undefined) {
+            this.queue.taken(target, next.seq);
+            continue;
+          }
+          topic = config.ViolationTopic;
+          publish = () => local(topic, event);
+        } else {
+          if (config.ViolationIoTTopic === "") {
+            // Configured off since the event came: nothing to deliver it to.
+            this.queue.taken(target, next.seq);
+            continue;
+          }
+          topic = violationIoTTopic(config.ViolationIoTTopic, this.thingName);
+          publish = () => transport.publishToIoTCore(topic, JSON.stringify(event));
         }
+        if (!(await this.attempt(target, topic, event.violationId, publish))) return;
+        this.queue.taken(target, next.seq);
+        this.counts[target]++;
       }
-      if (!entry.iot) {
-        if (iotTopic === undefined) entry.iot = true;
-        else if (!iotBlocked) {
-          if (await this.attempt("iot", iotTopic, entry, () => transport.publishToIoTCore(iotTopic, JSON.stringify(entry.event)))) {
-            entry.iot = true;
-            this.counts.iot++;
-          } else iotBlocked = true;
-        }
-      }
-      if (entry.local && entry.iot) this.entries.splice(this.entries.indexOf(entry), 1);
-      this.save();
-      if ((localBlocked || local === undefined) && (iotBlocked || iotTopic === undefined)) break;
+    } finally {
+      this.queue.save();
     }
   }
 
-  private async attempt(target: "local" | "iot", topic: string, entry: Entry, publish: () => Promise<void>): Promise<boolean> {
+  private async attempt(target: Target, topic: string, violationId: string, publish: () => Promise<void>): Promise<boolean> {
     const key = `${target}|${topic}`;
     try {
       await publish();
@@ -146,10 +159,10 @@ export class ViolationOutbox {
         this.log.error("violation.not_published", {
           operation: err instanceof PublishRefused ? err.operation : target,
           topic,
-          violation_id: textOf(entry.event.violationId),
+          violation_id: violationId,
           reason,
           fix: err instanceof PublishRefused ? err.fix : undefined,
-          pending: this.entries.length,
+          pending: this.queue.pending(target),
           kept: "in the outbox until delivered",
         });
       }
@@ -157,7 +170,21 @@ export class ViolationOutbox {
     }
   }
 
-  private save(): void {
-    this.file.save({ kind: "community.greengrass.DeviceDefender/outbox", entries: this.entries, dropped: this.counts.dropped });
+  /** An outbox.json of an earlier version: its events join the queue as they were, and it goes. */
+  private adoptLegacy(work: WorkDir): void {
+    const legacy = work.json(LEGACY_OUTBOX_FILE, LegacySchema);
+    const old = legacy.load();
+    if (old === undefined) return;
+    const items = old.entries.flatMap((e) => {
+      const event = EventLike.safeParse(e.event);
+      const exempt = TARGETS.filter((t) => (t === "local" ? e.local : e.iot));
+      return event.success && exempt.length < TARGETS.length ? [{ item: event.data, exempt }] : [];
+    });
+    this.queue.add(items);
+    // Events the old outbox dropped were lost to both targets.
+    for (const t of TARGETS) this.queue.dropped[t] = Math.max(this.queue.dropped[t]!, old.dropped);
+    this.queue.save();
+    legacy.remove();
+    this.log.info("violation.outbox_migrated", { events: items.length, from: LEGACY_OUTBOX_FILE, to: `${OUTBOX_FOLDER}/` });
   }
 }

@@ -226,6 +226,17 @@ export class JsonFile<T> {
     return parsed.data;
   }
 
+  /** Removes the file (a format that has moved elsewhere); a failure is logged like a write's. */
+  remove(): void {
+    if (this.path === undefined) return;
+    try {
+      rmSync(this.path, { force: true });
+      this.written = undefined;
+    } catch (err) {
+      this.work.failures.error("store.write_failed", this.path, err);
+    }
+  }
+
   /** Saves atomically; false (logged at most hourly) when the disk refused, the old file intact. */
   save(value: T): boolean {
     if (this.path === undefined) return true;

@@ -376,6 +376,9 @@ const PARTS: Record<string, (lines: string[]) => Promise<void>> = {
   standalone: async (lines) => (await import("./standalone.js")).benchStandalone(lines),
   "mqtt-clients": async (lines) => (await import("./standalone.js")).benchMqttClients(lines),
   baseline: async (lines) => (await import("./baseline.js")).benchBaseline(lines),
+  flags: async (lines) => (await import("./attack.js")).benchFlags(lines),
+  attack: async (lines) => (await import("./attack.js")).benchAttack(lines),
+  startup: async (lines) => (await import("./attack.js")).benchStartup(lines),
 };
 
 async function main(): Promise<void> {

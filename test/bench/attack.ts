@@ -1,0 +1,143 @@
+// npm run bench -- flags | attack | startup: the component under a socket storm.
+//
+// - flags: each candidate set of node flags, the component run as the recipe runs it under the
+//   nucleus double, on the idle machine's /proc and on synthetic proc roots of 10k, 70k and 200k
+//   established connections: CPU per sample and resident memory. What the recipe's flags are
+//   chosen from (README, Performance).
+// - attack: the shipped flags at 10k, 100k, 400k and 1M rows: CPU per sample and peak RSS.
+// - startup: whole-process `collect` at 30,000 rows against a bare read of the same files by a
+//   node process (node's own start-up included in both).
+
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { tempDir } from "../helpers.js";
+import { procStatus } from "./proc-status.js";
+import { writeSyntheticProc } from "./synthetic-proc.js";
+
+/** The flags the recipe shipped before this measurement, and the alternatives measured against them. */
+export const FLAG_SETS: Record<string, string[]> = {
+  "jitless (before)": ["--jitless", "--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
+  "JIT, small heap": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
+  "JIT, semi-space 4": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=4", "--max-old-space-size=64"],
+  "JIT, no optimize-for-size": ["--no-expose-wasm", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
+  "baseline compiler only (--no-opt)": ["--no-opt", "--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+interface Run {
+  cpuPerSampleMs: number;
+  rssMedianMb: number;
+  peakMb: number;
+}
+
+/** The component as the recipe starts it (with `flags`), `samples` samples of `procRoot`, under the nucleus double. */
+export async function runComponent(bundle: string, flags: string[], procRoot: string, samples: number, msPerSecond: number): Promise<Run> {
+  const { NucleusDouble } = await import("../nucleus/server.js");
+  const { recipeDefaults, recipeRun } = await import("../nucleus/harness.js");
+  const dir = tempDir("defender-bench-flags-");
+  const nucleus = new NucleusDouble({
+    socketPath: join(dir, "ipc.socket"),
+    svcuid: "bench",
+    thingName: "bench-thing",
+    componentName: "community.greengrass.DeviceDefender",
+    recipeDefaults: recipeDefaults(),
+    configuration: { ProcRoot: procRoot },
+    reportIntervalMs: 0,
+  });
+  await nucleus.start();
+  const { env } = recipeRun();
+  const child = spawn(process.execPath, [...flags, bundle], {
+    cwd: dir,
+    stdio: "ignore",
+    env: {
+      PATH: process.env.PATH,
+      AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: join(dir, "ipc.socket"),
+      SVCUID: "bench",
+      AWS_IOT_THING_NAME: "bench-thing",
+      DEFENDER_TEST_MS_PER_SECOND: String(msPerSecond),
+      DEFENDER_WORK_DIR: join(dir, "work"),
+      ...env,
+    },
+  });
+  try {
+    // The first samples warm up (code compiled, history opened); then `samples` are measured.
+    const warm = 3;
+    await nucleus.waitFor(() => nucleus.publishes.length >= warm, 600_000, "warm-up samples");
+    const from = procStatus(child.pid!);
+    const rss: number[] = [];
+    for (let n = warm + 1; n <= warm + samples; n++) {
+      await nucleus.waitFor(() => nucleus.publishes.length >= n, 600_000, `${n} samples`);
+      rss.push(procStatus(child.pid!).rssKb / 1024);
+    }
+    const to = procStatus(child.pid!);
+    return { cpuPerSampleMs: (to.cpuMs - from.cpuMs) / samples, rssMedianMb: median(rss), peakMb: to.hwmKb / 1024 };
+  } finally {
+    child.kill("SIGKILL");
+    await nucleus.stop();
+  }
+}
+
+/** Synthetic proc roots of `n` established connections (70% IPv4, 30% IPv6) and 500 listeners. */
+function stormRoot(n: number): string {
+  const root = join(tempDir("defender-bench-storm-"), "proc");
+  writeSyntheticProc(root, { tcp: Math.round(n * 0.7), tcp6: n - Math.round(n * 0.7), listeners: 500 });
+  return root;
+}
+
+export async function benchFlags(lines: string[]): Promise<void> {
+  const { BUNDLE } = await import("../bundle.js");
+  const roots: Array<[string, string]> = [
+    ["idle", "/proc"],
+    ["10k", stormRoot(10_000)],
+    ["70k", stormRoot(70_000)],
+    ["200k", stormRoot(200_000)],
+  ];
+  lines.push("flags: the component under the nucleus double, as the recipe runs it; CPU per sample (user + kernel) and RSS (median over the measured samples / peak)");
+  lines.push(`| flags | ${roots.map(([n]) => n).join(" | ")} |`);
+  lines.push(`|---|${roots.map(() => "---").join("|")}|`);
+  for (const [name, flags] of Object.entries(FLAG_SETS)) {
+    const cells: string[] = [];
+    for (const [size, root] of roots) {
+      // Idle: many quick samples; a storm: a few, each given the time it takes.
+      const r = size === "idle" ? await runComponent(BUNDLE, flags, root, 100, 0.2) : await runComponent(BUNDLE, flags, root, 8, 20);
+      cells.push(`${r.cpuPerSampleMs.toFixed(0)} ms, ${r.rssMedianMb.toFixed(1)} / ${r.peakMb.toFixed(1)} MB`);
+    }
+    lines.push(`| ${name}: \`${flags.join(" ")}\` | ${cells.join(" | ")} |`);
+  }
+}
+
+export async function benchAttack(lines: string[]): Promise<void> {
+  const { BUNDLE } = await import("../bundle.js");
+  const { recipeRun } = await import("../nucleus/harness.js");
+  const { flags } = recipeRun();
+  lines.push(`attack: the shipped flags (${flags.join(" ")}), the component under the nucleus double; per sample of a proc root with N established connections`);
+  for (const n of [10_000, 100_000, 400_000, 1_000_000]) {
+    const r = await runComponent(BUNDLE, flags, stormRoot(n), 5, 40);
+    lines.push(`attack: ${n.toLocaleString("en")} rows: CPU ${r.cpuPerSampleMs.toFixed(0)} ms per sample, RSS ${r.rssMedianMb.toFixed(1)} MB, peak ${r.peakMb.toFixed(1)} MB`);
+  }
+}
+
+export async function benchStartup(lines: string[]): Promise<void> {
+  const { BUNDLE } = await import("../bundle.js");
+  const { recipeRun } = await import("../nucleus/harness.js");
+  const { flags, env } = recipeRun();
+  const root = stormRoot(30_000);
+  const files = ["net/tcp", "net/tcp6", "net/udp", "net/udp6", "net/dev", "net/route", "net/fib_trie", "net/if_inet6"].map((f) => join(root, f));
+  const bare = `for (const f of ${JSON.stringify(files)}) { try { require("fs").readFileSync(f, "latin1"); } catch {} }`;
+  const cpuOf = (args: string[]) => {
+    const r = spawnSync("/usr/bin/time", ["-f", "%U %S", process.execPath, ...args], { env: { ...process.env, ...env }, encoding: "utf8" });
+    const [u, s] = r.stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
+    return (u! + s!) * 1000;
+  };
+  const runs = 11;
+  const collect = median(Array.from({ length: runs }, () => cpuOf([...flags, BUNDLE, "collect", "--proc-root", root])));
+  const read = median(Array.from({ length: runs }, () => cpuOf([...flags, "-e", bare])));
+  const nothing = median(Array.from({ length: runs }, () => cpuOf([...flags, "-e", "0"])));
+  lines.push(
+    `startup: whole-process collect at 30,000 rows ${collect.toFixed(0)} ms CPU against ${read.toFixed(0)} ms for a node process that reads the same files (node alone: ${nothing.toFixed(0)} ms) = ${(collect / read).toFixed(2)}x (target <= 2x), median of ${runs}`,
+  );
+}

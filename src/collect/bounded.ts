@@ -32,6 +32,11 @@ export class BoundedList<T> {
     }
   }
 
+  /** Whether `item` would be kept if added now (a caller can skip building one that would not). */
+  wouldKeep(item: T): boolean {
+    return this.heap.length < this.cap || (this.cap > 0 && this.cmp(item, this.heap[0]!) < 0);
+  }
+
   /** The kept items, sorted, and the count (the list is spent). */
   done(): Listed<T> {
     return { items: this.heap.sort(this.cmp), total: this.total };

@@ -7,8 +7,9 @@
 // answered): first those that break a profile's list behavior, then those new since the previous
 // report, then the report's own order (`rank`, then `order`). A list behavior is therefore judged
 // on every socket the device has: a violating entry is kept whenever one exists, and an allow or
-// deny list needs only one to be broken. Unique listening ports are counted exactly (a bit per
-// port and interface), however many there are.
+// deny list needs only one to be broken. Within a rank the first ones the kernel lists are kept
+// (a storm's rows are then counted, not built). Unique listening ports are counted exactly (a bit
+// per port and interface), however many there are.
 
 import type { ProcFS, SocketFile } from "../procfs/fs.js";
 import { TCP_ESTABLISHED, TCP_LISTEN } from "../procfs/net-sockets.js";
@@ -81,32 +82,38 @@ class PortSet {
   }
 }
 
-/** A list's entries with their rank, taken once when the entry is offered. */
+/**
+ * A list's entries as a sample keeps them: the first LIST_BUDGET by rank, and within a rank in
+ * the order the kernel listed them. The rank is taken from the entry's key before the entry is
+ * made, so an entry that would not be kept costs its rank only (a storm's rows mostly).
+ */
 class RankedEntries<T> {
-  private readonly list: BoundedList<{ item: T; r: number }>;
+  private readonly list: BoundedList<{ item: T | undefined; r: number; seq: number }>;
+  private seq = 0;
   constructor(
     private readonly rank: Rank | undefined,
     private readonly name: RankedList,
-    private readonly keyOf: (t: T) => string,
-    order: (a: T, b: T) => number,
   ) {
-    this.list = new BoundedList(LIST_BUDGET, (a, b) => a.r - b.r || order(a.item, b.item));
+    this.list = new BoundedList(LIST_BUDGET, (a, b) => a.r - b.r || a.seq - b.seq);
   }
-  add(item: T): void {
-    this.list.add({ item, r: this.rank === undefined ? 0 : this.rank(this.name, this.keyOf(item)) });
+  /** Offers an entry whose key (a port's number, a peer's IP) is `key`; `make` builds it when kept. */
+  offer(key: string, make: () => T): void {
+    const r = this.rank === undefined ? 0 : this.rank(this.name, key);
+    const seq = this.seq++;
+    if (this.list.wouldKeep({ item: undefined, r, seq })) this.list.add({ item: make(), r, seq });
+    else this.list.total++;
   }
   done(order: (a: T, b: T) => number): Listed<T> {
     const { items, total } = this.list.done();
-    return { items: items.map((x) => x.item).sort(order), total };
+    return { items: items.map((x) => x.item!).sort(order), total };
   }
 }
 
 export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, rank?: Rank): SocketScan {
   const skipped: Record<string, number> = {};
-  const portKey = (p: PortEntry) => String(p.port);
-  const tcpListeners = new RankedEntries(rank, "listening_tcp_ports", portKey, comparePorts);
-  const udpListeners = new RankedEntries(rank, "listening_udp_ports", portKey, comparePorts);
-  const established = new RankedEntries(rank, "connections", (c: ConnectionEntry) => ipOf(c.remote_addr), compareConnections);
+  const tcpListeners = new RankedEntries<PortEntry>(rank, "listening_tcp_ports");
+  const udpListeners = new RankedEntries<PortEntry>(rank, "listening_udp_ports");
+  const established = new RankedEntries<ConnectionEntry>(rank, "connections");
   const inodes = new Set<number>();
   let inodesCut = false;
   const seen = { tcp: new PortSet(), udp: new PortSet() };
@@ -118,7 +125,7 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
     if (port === 0) return;
     const iface = interfaces().resolve(localAddress);
     if (!seen[protocol].add(port, iface)) return;
-    (protocol === "tcp" ? tcpListeners : udpListeners).add(iface === undefined ? { port } : { port, interface: iface });
+    (protocol === "tcp" ? tcpListeners : udpListeners).offer(String(port), () => (iface === undefined ? { port } : { port, interface: iface }));
   };
   // Rows of one local address come together: its interface is looked up once per run of them.
   let lastLocal: string | undefined;
@@ -135,9 +142,12 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
     const tcp = file.startsWith("tcp");
     const n = fs.scanSockets(file, tcp ? TCP_STATES : undefined, (row) => {
       if (tcp && row.state === TCP_ESTABLISHED) {
-        const iface = interfaceOf(row.localAddress());
-        const remote_addr = formatEndpoint(row.remoteAddress(), row.remotePort);
-        established.add(iface === undefined ? { remote_addr, local_port: row.localPort } : { remote_addr, local_port: row.localPort, local_interface: iface });
+        const ip = row.remoteAddress();
+        established.offer(ip, () => {
+          const iface = interfaceOf(row.localAddress());
+          const remote_addr = formatEndpoint(ip, row.remotePort);
+          return iface === undefined ? { remote_addr, local_port: row.localPort } : { remote_addr, local_port: row.localPort, local_interface: iface };
+        });
       } else if (tcp ? row.state === TCP_LISTEN : row.remotePort === 0 && row.remoteIsZero) {
         // UDP has no LISTEN state: a UDP socket listens when it has no peer (connected ones, DNS or NTP clients, do not).
         listener(tcp ? "tcp" : "udp", row.localPort, row.localAddress(), row.inode());

@@ -14,29 +14,39 @@ export class Datapoints implements Series {
   private readonly times: number[] = [];
   private readonly intervals: number[] = [];
   private readonly columns = new Map<string, Column>();
+  /**
+   * Datapoints dropped from the front but still in the arrays: dropping one a sample would shift
+   * every column each time, so they are shifted out once they are as many as those that stay.
+   */
+  private offset = 0;
 
   get length(): number {
-    return this.times.length;
+    return this.times.length - this.offset;
   }
 
   timeAt(i: number): number {
-    return this.times[i]!;
+    return this.times[this.offset + i]!;
   }
 
   intervalAt(i: number): number | undefined {
-    const interval = this.intervals[i]!;
+    const interval = this.intervals[this.offset + i]!;
     return Number.isNaN(interval) ? undefined : interval;
   }
 
   numberAt(i: number, metric: string): number | undefined {
     const col = this.columns.get(metric);
     if (col === undefined) return undefined;
-    if (col.kind === "value") return numberOf(col.values[i]);
-    const n = col.values[i]!;
+    if (col.kind === "value") return numberOf(col.values[this.offset + i]);
+    const n = col.values[this.offset + i]!;
     return Number.isNaN(n) ? undefined : n;
   }
 
   get(i: number): Datapoint {
+    return this.row(this.offset + i);
+  }
+
+  /** The datapoint at an index of the arrays (the offset included). */
+  private row(i: number): Datapoint {
     const values: Record<string, MetricValue> = {};
     for (const [metric, col] of this.columns) {
       if (col.kind === "value") {
@@ -78,9 +88,10 @@ export class Datapoints implements Series {
 
   /** Drops the oldest datapoints up to and including time `until`. */
   dropUntil(until: number): void {
-    let n = 0;
-    while (n < this.times.length && this.times[n]! <= until) n++;
-    if (n === 0) return;
+    while (this.offset < this.times.length && this.times[this.offset]! <= until) this.offset++;
+    if (this.offset === 0 || this.offset * 2 < this.times.length) return;
+    const n = this.offset;
+    this.offset = 0;
     this.times.splice(0, n);
     this.intervals.splice(0, n);
     for (const [metric, col] of this.columns) {
@@ -94,7 +105,7 @@ export class Datapoints implements Series {
   }
 
   private asValues(metric: string, col: Column): Column {
-    const values = col.values.map((n, i) => (typeof n === "number" && !Number.isNaN(n) ? this.get(i).values[metric] : undefined));
+    const values = col.values.map((n, i) => (typeof n === "number" && !Number.isNaN(n) ? this.row(i).values[metric] : undefined));
     const out: Column = { kind: "value", values };
     this.columns.set(metric, out);
     return out;

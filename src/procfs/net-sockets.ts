@@ -83,10 +83,8 @@ export class SocketRow {
   private readonly v6: boolean;
   private readonly addrLen: number;
   private readonly order: ByteOrder;
-  /** The few local addresses repeat on every row: their text is remembered (by the printed hex). */
-  private readonly localNames = new Map<string, string>();
-  private readonly lastLocal = new Uint8Array(32);
-  private lastLocalText = "";
+  /** The last local addresses seen, newest first: their printed bytes and their text. */
+  private readonly recentLocal: Array<{ bytes: Uint8Array; text: string }> = [];
   private readonly words: IPv6Words = [0, 0, 0, 0];
 
   constructor(
@@ -148,24 +146,20 @@ export class SocketRow {
   }
 
   localAddress(): string {
-    // Most rows share the previous row's local address: compare its bytes before anything else.
+    // A device has few local addresses, and rows of one come together: the last few are compared
+    // byte for byte before anything is decoded.
     const b = this.buf;
-    const last = this.lastLocal;
-    let same = this.lastLocalText !== "";
-    for (let i = 0; same && i < this.addrLen; i++) same = b[this.local + i] === last[i];
-    if (same) return this.lastLocalText;
-    let key = "";
-    for (let i = 0; i < this.addrLen; i++) {
-      last[i] = b[this.local + i]!;
-      key += String.fromCharCode(last[i]!);
+    const n = this.addrLen;
+    for (const c of this.recentLocal) {
+      let same = true;
+      for (let i = 0; same && i < n; i++) same = b[this.local + i] === c.bytes[i];
+      if (same) return c.text;
     }
-    let name = this.localNames.get(key);
-    if (name === undefined) {
-      name = this.addressAt(this.local);
-      this.localNames.set(key, name);
-    }
-    this.lastLocalText = name;
-    return name;
+    const text = this.addressAt(this.local);
+    const bytes = b.slice(this.local, this.local + n);
+    this.recentLocal.unshift({ bytes, text });
+    if (this.recentLocal.length > 4) this.recentLocal.pop();
+    return text;
   }
 
   remoteAddress(): string {

@@ -19,8 +19,23 @@ export const FLAG_SETS: Record<string, string[]> = {
   "jitless (before)": ["--jitless", "--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
   "JIT, small heap": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
   "JIT, semi-space 4": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=4", "--max-old-space-size=64"],
+  "JIT, optimizing 4x later": [
+    "--no-expose-wasm",
+    "--optimize-for-size",
+    "--expose-gc",
+    "--interrupt-budget=528000",
+    "--max-semi-space-size=1",
+    "--max-old-space-size=64",
+  ],
   "JIT, no optimize-for-size": ["--no-expose-wasm", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
-  "baseline compiler only (--no-opt)": ["--no-opt", "--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
+  "baseline compiler only (--no-opt)": [
+    "--no-opt",
+    "--no-expose-wasm",
+    "--optimize-for-size",
+    "--expose-gc",
+    "--max-semi-space-size=1",
+    "--max-old-space-size=64",
+  ],
 };
 
 function median(xs: number[]): number {
@@ -96,7 +111,9 @@ export async function benchFlags(lines: string[]): Promise<void> {
     ["70k", stormRoot(70_000)],
     ["200k", stormRoot(200_000)],
   ];
-  lines.push("flags: the component under the nucleus double, as the recipe runs it; CPU per sample (user + kernel) and RSS (median over the measured samples / peak)");
+  lines.push(
+    "flags: the component under the nucleus double, as the recipe runs it; CPU per sample (user + kernel) and RSS (median over the measured samples / peak)",
+  );
   lines.push(`| flags | ${roots.map(([n]) => n).join(" | ")} |`);
   lines.push(`|---|${roots.map(() => "---").join("|")}|`);
   for (const [name, flags] of Object.entries(FLAG_SETS)) {
@@ -114,10 +131,14 @@ export async function benchAttack(lines: string[]): Promise<void> {
   const { BUNDLE } = await import("../bundle.js");
   const { recipeRun } = await import("../nucleus/harness.js");
   const { flags } = recipeRun();
-  lines.push(`attack: the shipped flags (${flags.join(" ")}), the component under the nucleus double; per sample of a proc root with N established connections`);
+  lines.push(
+    `attack: the shipped flags (${flags.join(" ")}), the component under the nucleus double; per sample of a proc root with N established connections`,
+  );
   for (const n of [10_000, 100_000, 400_000, 1_000_000]) {
     const r = await runComponent(BUNDLE, flags, stormRoot(n), 5, 40);
-    lines.push(`attack: ${n.toLocaleString("en")} rows: CPU ${r.cpuPerSampleMs.toFixed(0)} ms per sample, RSS ${r.rssMedianMb.toFixed(1)} MB, peak ${r.peakMb.toFixed(1)} MB`);
+    lines.push(
+      `attack: ${n.toLocaleString("en")} rows: CPU ${r.cpuPerSampleMs.toFixed(0)} ms per sample, RSS ${r.rssMedianMb.toFixed(1)} MB, peak ${r.peakMb.toFixed(1)} MB`,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 // Generates a proc root in the kernel's exact formats, for benchmarks.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 const hex = (n: number, w: number) => n.toString(16).toUpperCase().padStart(w, "0");
@@ -9,35 +9,60 @@ const le32 = (be: number) => hex((((be & 0xff) << 24) | ((be & 0xff00) << 8) | (
 
 const tail = "00000000:00000000 00:00000000 00000000     0        0";
 
+/**
+ * The socket files of `opts.tcp` IPv4 and `opts.tcp6` IPv6 established connections and
+ * `opts.listeners` listeners, written a chunk at a time (a million rows is 150 MB) to temporary
+ * names and renamed into place, so a component reading them meanwhile sees the old files or the new.
+ */
+export function writeSocketFiles(netDir: string, opts: { tcp: number; tcp6: number; listeners: number; peerOffset?: number }): void {
+  const local = 0xc0a8010a; // 192.168.1.10
+  const offset = opts.peerOffset ?? 0;
+  const write = (name: string, header: string, rows: (emit: (line: string) => void) => void) => {
+    const tmp = join(netDir, `.${name}.tmp`);
+    const fd = openSync(tmp, "w");
+    let chunk = `${header}\n`;
+    rows((line) => {
+      chunk += `${line}\n`;
+      if (chunk.length > 1 << 20) {
+        writeSync(fd, chunk);
+        chunk = "";
+      }
+    });
+    writeSync(fd, chunk);
+    closeSync(fd);
+    renameSync(tmp, join(netDir, name));
+  };
+  write("tcp", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode", (emit) => {
+    let sl = 0;
+    for (let i = 0; i < opts.listeners; i++) {
+      emit(`${String(sl++).padStart(4)}: ${le32(i % 2 ? local : 0)}:${hex(1000 + i, 4)} 00000000:0000 0A ${tail} ${20000 + i} 1 0000000000000000 100 0 0 10 0`);
+    }
+    for (let i = 0; i < opts.tcp; i++) {
+      const remote = (0x0a000000 + ((i + offset) % 60000) * 7 + 1) >>> 0; // 10.x.y.z peers
+      emit(
+        `${String(sl++).padStart(4)}: ${le32(local)}:${hex(30000 + (i % 30000), 4)} ${le32(remote)}:${hex(443 + (i % 7), 4)} 01 ${tail} ${100000 + i} 1 0000000000000000 20 4 30 10 -1`,
+      );
+    }
+  });
+  write(
+    "tcp6",
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+    (emit) => {
+      const localV6 = "B80D0120000000000000000010000000"; // 2001:db8::10
+      for (let i = 0; i < opts.tcp6; i++) {
+        const mapped = i % 2 === 0;
+        const remote = mapped ? `0000000000000000FFFF0000${le32((0xac100000 + i) >>> 0)}` : `B80D0120000000000000${hex(i & 0xffff, 4)}${le32(i + 1)}`;
+        const localAddr = mapped ? `0000000000000000FFFF0000${le32(local)}` : localV6;
+        emit(`${String(i).padStart(4)}: ${localAddr}:01BB ${remote}:${hex(1024 + (i % 60000), 4)} 01 ${tail} ${300000 + i} 1 0000000000000000 20 4 30 10 -1`);
+      }
+    },
+  );
+}
+
 export function writeSyntheticProc(root: string, opts: { tcp: number; tcp6: number; listeners: number }): number {
   mkdirSync(join(root, "net"), { recursive: true });
   mkdirSync(join(root, "sys/kernel/random"), { recursive: true });
-  const local = 0xc0a8010a; // 192.168.1.10
-  const tcp: string[] = ["  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"];
-  let sl = 0;
-  for (let i = 0; i < opts.listeners; i++) {
-    tcp.push(
-      `${String(sl++).padStart(4)}: ${le32(i % 2 ? local : 0)}:${hex(1000 + i, 4)} 00000000:0000 0A ${tail} ${20000 + i} 1 0000000000000000 100 0 0 10 0`,
-    );
-  }
-  for (let i = 0; i < opts.tcp; i++) {
-    const remote = (0x0a000000 + (i % 60000) * 7 + 1) >>> 0; // 10.x.y.z peers
-    tcp.push(
-      `${String(sl++).padStart(4)}: ${le32(local)}:${hex(30000 + (i % 30000), 4)} ${le32(remote)}:${hex(443 + (i % 7), 4)} 01 ${tail} ${100000 + i} 1 0000000000000000 20 4 30 10 -1`,
-    );
-  }
-  const tcp6: string[] = [
-    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
-  ];
-  const localV6 = "B80D0120000000000000000010000000"; // 2001:db8::10
-  for (let i = 0; i < opts.tcp6; i++) {
-    const mapped = i % 2 === 0;
-    const remote = mapped ? `0000000000000000FFFF0000${le32((0xac100000 + i) >>> 0)}` : `B80D0120000000000000${hex(i & 0xffff, 4)}${le32(i + 1)}`;
-    const localAddr = mapped ? `0000000000000000FFFF0000${le32(local)}` : localV6;
-    tcp6.push(`${String(i).padStart(4)}: ${localAddr}:01BB ${remote}:${hex(1024 + (i % 60000), 4)} 01 ${tail} ${300000 + i} 1 0000000000000000 20 4 30 10 -1`);
-  }
-  writeFileSync(join(root, "net/tcp"), `${tcp.join("\n")}\n`);
-  writeFileSync(join(root, "net/tcp6"), `${tcp6.join("\n")}\n`);
+  writeSocketFiles(join(root, "net"), opts);
   writeFileSync(join(root, "net/udp"), "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n");
   writeFileSync(
     join(root, "net/udp6"),

@@ -156,7 +156,9 @@ export class SocketRow {
       if (same) return c.text;
     }
     const text = this.addressAt(this.local);
-    const bytes = b.slice(this.local, this.local + n);
+    // A copy: `slice` of a Node Buffer is a view of the reused read buffer.
+    const bytes = new Uint8Array(n);
+    bytes.set(b.subarray(this.local, this.local + n));
     this.recentLocal.unshift({ bytes, text });
     if (this.recentLocal.length > 4) this.recentLocal.pop();
     return text;

@@ -332,7 +332,7 @@ describe("commands", () => {
     assert.match(blog.stdout, /WARN .*p99\.99 needs about 10,000 datapoints before it differs from the maximum/);
     assert.match(blog.stdout, /NOTE .*p99\.99 is this device's own baseline/);
     assert.match(blog.stdout, /NOTE .*behavior Msgs: skipped on the device: aws:num-messages-sent is computed by AWS IoT Core/);
-    assert.match(blog.stdout, /NOTE .*behavior ML: skipped on the device: ML Detect/);
+    assert.match(blog.stdout, /NOTE .*behavior ML: a model learnt on the device \(HIGH: alarms least\); it is learning until 4,032 datapoints/);
     const def = bundle(["check-profile", "--default"]);
     assert.equal(def.status, 0);
     assert.match(def.stdout, /"securityProfileName": "EdgeDefault"/);

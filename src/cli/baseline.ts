@@ -17,7 +17,8 @@ import { ExportMessageSchema } from "../detect/export.js";
 import { lintProfile } from "../detect/lint.js";
 import { modeOf } from "../detect/measure.js";
 import type { Behavior, SecurityProfile } from "../detect/profile-schema.js";
-import { CommandError, UsageError, parseCommandLine, readJsonFile } from "./options.js";
+import { CommandError, UsageError } from "./errors.js";
+import { parseCommandLine, readJsonFile } from "./options.js";
 
 const RELATIVE_ACCURACY = 0.01;
 

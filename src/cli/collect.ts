@@ -9,7 +9,8 @@ import { nextReportId } from "../report/report-id.js";
 import { writeFileAtomic } from "../store/files.js";
 import { createLogger } from "../util/log.js";
 import { describeZodError } from "../util/zod-errors.js";
-import { UsageError, configOptions, parseOptions, readJsonFile } from "./options.js";
+import { UsageError } from "./errors.js";
+import { configOptions, parseOptions, readJsonFile } from "./options.js";
 
 export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string; customMetrics?: CustomMetricsConfig } {
   const values = parseOptions(argv, {

@@ -1,6 +1,7 @@
 // check-profile and replay: the device-side Detect tools that need no Greengrass.
 
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { DEFAULT_CONFIG } from "../config/schema.js";
 import { DEFAULT_PROFILE } from "../detect/default-profile.js";
@@ -8,12 +9,16 @@ import { datapointOfReport } from "../detect/datapoint.js";
 import { Baselines, evaluate, type AlarmStates } from "../detect/evaluate.js";
 import { History } from "../detect/history.js";
 import { lintProfile } from "../detect/lint.js";
+import { stateKey } from "../detect/alarms.js";
+import { MODELS_FILE, ModelsFileSchema } from "../detect/detector.js";
+import { type MlStates, type ModelStatus, minDatapointsFor, modelStatus } from "../detect/ml/behavior.js";
 import type { SecurityProfile } from "../detect/profile-schema.js";
 import { profilesFrom } from "../detect/profiles.js";
 import { toLongNames } from "../report/names.js";
 import { ReportSchema } from "../report/schema.js";
 import { describeZodError } from "../util/zod-errors.js";
-import { CommandError, UsageError, parseCommandLine, parseOptions, wholeNumber } from "./options.js";
+import { CommandError, UsageError } from "./errors.js";
+import { parseCommandLine, parseOptions, wholeNumber } from "./options.js";
 
 export const DEFAULT_MIN_STATISTICAL_DATAPOINTS = DEFAULT_CONFIG.StatisticalMinDatapoints;
 
@@ -39,14 +44,23 @@ function readProfileDocs(path: string): unknown[] {
 export function checkProfileCommand(argv: string[]): number {
   const { values, positionals: files } = parseCommandLine(
     argv,
-    { default: { type: "boolean" }, interval: { type: "string" }, "min-datapoints": { type: "string" } },
+    {
+      default: { type: "boolean" },
+      interval: { type: "string" },
+      "min-datapoints": { type: "string" },
+      "ml-min-datapoints": { type: "string" },
+      "work-dir": { type: "string" },
+    },
     true,
   );
   if (!values.default && files.length !== 1) throw new UsageError("check-profile takes one profile file, or --default");
   const opts = {
     minStatisticalDatapoints: wholeNumber(values["min-datapoints"], "--min-datapoints", DEFAULT_MIN_STATISTICAL_DATAPOINTS, 1, 100_000),
     intervalSeconds: wholeNumber(values.interval, "--interval", 300, 1, 86_400),
+    mlMinDatapoints: wholeNumber(values["ml-min-datapoints"], "--ml-min-datapoints", DEFAULT_CONFIG.MlMinDatapoints, 0, 100_000),
   };
+  // The models a device has built for these behaviors, when its work folder is given.
+  const models = values["work-dir"] === undefined ? undefined : readModels(values["work-dir"]);
   if (values.default) {
     // stdout is the profile alone (so `> profile.json` is a valid profile); remarks go to stderr.
     const { findings } = lintProfile(DEFAULT_PROFILE, opts);
@@ -60,8 +74,45 @@ export function checkProfileCommand(argv: string[]): number {
     for (const f of findings) process.stdout.write(`${f.level} ${f.where}: ${f.message}\n`);
     errors += findings.filter((f) => f.level === "ERROR").length;
     if (profile) process.stdout.write(`OK profile ${profile.securityProfileName}: ${profile.behaviors?.length ?? 0} behaviors\n`);
+    for (const b of profile?.behaviors ?? []) {
+      if (!b.criteria?.mlDetectionConfig || profile === undefined) continue;
+      const s = models?.[stateKey(profile.securityProfileName, b.name)];
+      const status = modelStatus(s, Date.now(), minDatapointsFor(opts.mlMinDatapoints, opts.intervalSeconds));
+      process.stdout.write(
+        `MODEL profile ${profile.securityProfileName} behavior ${b.name}: ${describeStatus(status)}${models === undefined ? " (no --work-dir: a device's models were not read)" : ""}\n`,
+      );
+    }
   }
   return errors > 0 ? 1 : 0;
+}
+
+/** A model's status as a line: GetBehaviorModelTrainingSummaries' fields. */
+export function describeStatus(s: ModelStatus): string {
+  const date = (t: number | undefined) => (t === undefined ? "" : new Date(t).toISOString());
+  if (s.modelStatus === "PENDING_BUILD") return `PENDING_BUILD datapointsCollectionPercentage=${s.datapointsCollectionPercentage}`;
+  if (s.modelStatus === "ACTIVE") return `ACTIVE lastModelRefreshDate=${date(s.lastModelRefreshDate)}`;
+  return `EXPIRED${s.lastModelRefreshDate === undefined ? "" : ` lastModelRefreshDate=${date(s.lastModelRefreshDate)}`} (no datapoint for 30 days)`;
+}
+
+/** The models in a work folder (models.json), checked as the component checks it; none when there is no file. */
+export function readModels(dir: string): MlStates {
+  const path = join(dir, MODELS_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new CommandError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new CommandError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = ModelsFileSchema.safeParse(doc);
+  if (!parsed.success) throw new CommandError(`${path}: not the component's models: ${describeZodError(parsed.error, doc)}`);
+  return parsed.data.behaviors;
 }
 
 /** Profiles from a file; any invalid one is an error naming it. */
@@ -86,6 +137,7 @@ export function replayCommand(argv: string[]): number {
     reports: { type: "string" },
     thing: { type: "string" },
     "min-datapoints": { type: "string" },
+    "ml-min-datapoints": { type: "string" },
     "history-days": { type: "string" },
   });
   if (!values.profile || !values.reports) throw new UsageError("replay needs --profile FILE and --reports FILE");
@@ -101,6 +153,8 @@ export function replayCommand(argv: string[]): number {
     thingName: values.thing ?? "replay",
     minStatisticalDatapoints: wholeNumber(values["min-datapoints"], "--min-datapoints", DEFAULT_MIN_STATISTICAL_DATAPOINTS, 1, 100_000),
     baselines: new Baselines(),
+    // 0: 14 days of reports at 300 s, ML Detect's minimum period.
+    ml: { states: {}, minDatapoints: minDatapointsFor(wholeNumber(values["ml-min-datapoints"], "--ml-min-datapoints", 0, 0, 100_000), 300) },
   };
   // The same bounded history as on the device: baselines over HistoryDays, not over everything.
   const history = new History(undefined, { maxAgeMs: historyDays * 86_400_000, maxBytes: Infinity });

@@ -10,7 +10,11 @@ import { numberOf } from "../detect/datapoint.js";
 import { type Mode, earlierSorted, measureAt, modeOf, percentile, series } from "../detect/measure.js";
 import type { Datapoint } from "../detect/datapoint.js";
 import { renderChart } from "../detect/svg.js";
-import { CommandError, UsageError, parseOptions, wholeNumber } from "./options.js";
+import { CommandError, UsageError } from "./errors.js";
+import { parseOptions, wholeNumber } from "./options.js";
+import { describeStatus, readModels } from "./detect.js";
+import { modelStatus } from "../detect/ml/behavior.js";
+import { DEVICE_METRICS } from "../metrics/catalogue.js";
 
 export const DEFAULT_WORK_DIR = "/greengrass/v2/work/community.greengrass.DeviceDefender";
 
@@ -43,8 +47,11 @@ export function violationsCommand(argv: string[]): number {
   if (problem) throw new CommandError(problem);
   const active = Object.entries(state.alarms).filter(([, s]) => s.inAlarm);
   const recent = state.recent.slice(-wholeNumber(values.recent, "--recent", 20, 1, 200));
+  const models = readModels(dir);
+  const now = Date.now();
+  const statuses = Object.entries(models).map(([key, m]) => ({ key, ...modelStatus(m, now) }));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ active: active.map(([key, s]) => ({ key, ...s })), recent })}\n`);
+    process.stdout.write(`${JSON.stringify({ active: active.map(([key, s]) => ({ key, ...s })), recent, models: statuses })}\n`);
     return 0;
   }
   process.stdout.write(`Active violations: ${active.length}\n`);
@@ -53,10 +60,14 @@ export function violationsCommand(argv: string[]): number {
       `  ${key} (${s.behavior.metric}) since ${iso(s.violationStartTime!)}, last ${JSON.stringify(s.lastViolationValue)} at ${iso(s.lastViolationTime!)}, id ${s.violationId}${suppressedMark(s.behavior)}\n`,
     );
   }
+  if (statuses.length > 0) {
+    process.stdout.write(`ML models: ${statuses.length}\n`);
+    for (const [key, m] of Object.entries(models)) process.stdout.write(`  ${key}: ${describeStatus(modelStatus(m, now))}\n`);
+  }
   process.stdout.write(`Recent events: ${recent.length}\n`);
   for (const e of recent) {
     process.stdout.write(
-      `  ${iso(e.violationEventTime)} ${e.violationEventType.padEnd(17)} ${e.securityProfileName}/${e.behavior.name} ${JSON.stringify(e.metricValue)}${suppressedMark(e.behavior)}\n`,
+      `  ${iso(e.violationEventTime)} ${e.violationEventType.padEnd(17)} ${e.securityProfileName}/${e.behavior.name} ${JSON.stringify(e.metricValue)}${e.violationEventAdditionalInfo ? ` confidence ${e.violationEventAdditionalInfo.confidenceLevel}` : ""}${suppressedMark(e.behavior)}\n`,
     );
   }
   return 0;
@@ -128,10 +139,23 @@ export function exploreCommand(argv: string[]): number {
     }
     return 0;
   }
+  // The ML behaviors on this metric: what each model expected at every datapoint, as it judged then.
+  const mlKeys = Object.entries(readModels(dir))
+    .filter(([, m]) => (JSON.parse(m.behavior) as { metric?: string }).metric === metric)
+    .map(([key]) => key);
+  if (mlKeys.length > 0)
+    process.stdout.write(
+      `model bands (${mlKeys.join(", ")}): the value the model judged, then what it expected [low, high]${DEVICE_METRICS[metric]?.delta ? ", per second" : ""}\n`,
+    );
+  const num = (x: number) => (Math.abs(x) >= 100 ? Math.round(x).toString() : x.toPrecision(3));
   for (const p of inWindow) {
     const v = p.values[metric]!;
     const shown = numberOf(v) ?? JSON.stringify(v.ports ?? v.strings ?? v.numbers);
-    process.stdout.write(`${iso(p.time)}  ${shown}\n`);
+    const bands = mlKeys.flatMap((k) => {
+      const b = p.bands?.[k];
+      return b === undefined ? [] : [`  ${num(b[0])} expected ${num(b[1])} [${num(b[2])}, ${num(b[3])}]${b[0] < b[2] || b[0] > b[3] ? " outside" : ""}`];
+    });
+    process.stdout.write(`${iso(p.time)}  ${shown}${bands.join("")}\n`);
   }
   if (values.svg) {
     const state = readDetectState(join(dir, DETECT_STATE_FILE)).state;

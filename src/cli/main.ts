@@ -1,7 +1,7 @@
 // Entry point of the bundle: `node defender.js <command>`.
 
 import { REQUIRED_ENV, isUnderGreengrass } from "../config/environment.js";
-import { CommandError, UsageError } from "./options.js";
+import { CommandError, UsageError } from "./errors.js";
 import { STDOUT_CLOSED, stdoutWasClosed } from "./stdout.js";
 import { USAGE } from "./usage.js";
 import { errorMessage } from "../util/log.js";

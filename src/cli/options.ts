@@ -9,11 +9,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { z } from "zod";
 import { CONFIG_KEYS, type ComponentConfig, type ConfigKey } from "../config/schema.js";
 
-/** A mistake in how the command was called: exit 2, with the usage. */
-export class UsageError extends Error {}
-
-/** The command could not do its job (a bad file, an unreadable folder): exit 1, one line. */
-export class CommandError extends Error {}
+import { CommandError, UsageError } from "./errors.js";
 
 export function parseCommandLine<T extends ParseArgsConfig["options"]>(argv: string[], options: T, allowPositionals: boolean) {
   try {

@@ -18,7 +18,8 @@ import { logViolation } from "../detect/log-violation.js";
 import { WorkDir } from "../store/files.js";
 import { type Logger, createLogger, errorMessage } from "../util/log.js";
 import { CONNECTION_KEYS, type ConnectionSettings, ConnectionSchema, loadIdentity } from "../mqtt/settings.js";
-import { CommandError, UsageError, configOptions, parseOptions, readJsonFile } from "./options.js";
+import { CommandError, UsageError } from "./errors.js";
+import { configOptions, parseOptions, readJsonFile } from "./options.js";
 import { STDOUT_CLOSED, stdoutWasClosed } from "./stdout.js";
 
 export async function runCommand(argv: string[]): Promise<number> {

@@ -60,6 +60,11 @@ export function intervalFloor(config: ComponentConfig): number {
   return config.PublishMetrics ? SERVICE_MIN_INTERVAL_SECONDS : LOCAL_MIN_INTERVAL_SECONDS;
 }
 
+/** The interval samples are taken at: the configured one, raised to the floor. */
+export function effectiveIntervalSeconds(config: ComponentConfig): number {
+  return Math.max(config.SampleIntervalSeconds, intervalFloor(config));
+}
+
 /** Applies a configuration document, logging each refused key and the interval floor. */
 export function logConfiguration(
   doc: unknown,

@@ -86,6 +86,11 @@ export const CONFIG_KEYS = {
   ViolationIoTTopic: z.string().default(""),
   /** Earlier datapoints a statistical threshold needs before it is judged. */
   StatisticalMinDatapoints: numberIn(1, 100_000, { whole: true }).default(30),
+  /**
+   * Datapoints an ML behavior's model needs before it judges (src/detect/ml/behavior.ts). 0: the
+   * service's minimum period, 14 days, at the interval in force (4,032 at 300 s).
+   */
+  MlMinDatapoints: numberIn(0, 100_000, { whole: true }).default(0),
   /** How long the local history keeps datapoints. */
   HistoryDays: numberIn(0, 90, { minExclusive: true }).default(14),
   /**

@@ -19,6 +19,8 @@ export interface ViolationEvent {
   metricValue: MetricValue;
   /** Not the service's: a list metricValue cut to EVENT_LIST_MAX elements, and how many there were. */
   metricValueCut?: { kept: number; total: number };
+  /** For an ML behavior, as the service's ViolationEvent: the confidence level it alarmed at. */
+  violationEventAdditionalInfo?: { confidenceLevel: "LOW" | "MEDIUM" | "HIGH" };
   violationEventType: ViolationEventType;
   /** Epoch ms: the time of the sample that caused the transition. */
   violationEventTime: number;
@@ -55,10 +57,23 @@ function invalidated(key: string, s: AlarmState, time: number, thingName: string
     securityProfileName: profileOf(key),
     behavior: s.behavior,
     metricValue: s.lastViolationValue ?? {},
+    ...(s.behavior.criteria?.mlDetectionConfig
+      ? { violationEventAdditionalInfo: { confidenceLevel: s.behavior.criteria.mlDetectionConfig.confidenceLevel } }
+      : {}),
     violationEventType: "alarm-invalidated",
     violationEventTime: time,
   };
 }
+
+/** A behavior's JSON, once per object (the same behaviors are compared at every datapoint). */
+const jsonOf = (() => {
+  const seen = new WeakMap<object, string>();
+  return (b: Behavior): string => {
+    let text = seen.get(b);
+    if (text === undefined) seen.set(b, (text = JSON.stringify(b)));
+    return text;
+  };
+})();
 
 /** A behavior or profile that was removed or changed while in alarm ends as alarm-invalidated. */
 export function invalidateRemoved(profiles: readonly SecurityProfile[], states: AlarmStates, time: number, thingName: string): ViolationEvent[] {
@@ -67,7 +82,7 @@ export function invalidateRemoved(profiles: readonly SecurityProfile[], states: 
   const events: ViolationEvent[] = [];
   for (const [key, s] of Object.entries(states)) {
     const current = live.get(key);
-    if (current !== undefined && JSON.stringify(current) === JSON.stringify(s.behavior)) continue;
+    if (current !== undefined && (current === s.behavior || jsonOf(current) === jsonOf(s.behavior))) continue;
     if (s.inAlarm) events.push(invalidated(key, s, time, thingName));
     // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- states is the plain JSON object persisted as the Detect state file
     delete states[key]; // a changed behavior starts over
@@ -112,6 +127,7 @@ export function step(
     behavior: b,
     metricValue: measured,
     ...(measuredCut === undefined ? {} : { metricValueCut: measuredCut }),
+    ...(b.criteria?.mlDetectionConfig ? { violationEventAdditionalInfo: { confidenceLevel: b.criteria.mlDetectionConfig.confidenceLevel } } : {}),
     violationEventType: type,
     violationEventTime: time,
   });

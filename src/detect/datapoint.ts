@@ -15,6 +15,11 @@ export interface Datapoint {
   values: Record<string, MetricValue>;
   /** For a list cut short (the history keeps at most so many elements): how many elements it had. */
   elements?: Record<string, number>;
+  /**
+   * What each ML behavior's model made of this datapoint (key "profile/behavior"): the value it
+   * judged, what it expected, and its band [judged, expected, low, high], in the unit it judges.
+   */
+  bands?: Record<string, [number, number, number, number]>;
 }
 
 const families = Object.entries(FAMILIES) as Array<[string, Family<unknown, unknown>]>;
@@ -68,7 +73,9 @@ export function withMetrics(dp: Datapoint, metrics: ReadonlySet<string>): Datapo
 /** The datapoint with only its numbers (counts and custom numbers): what baselines and models learn from. */
 export function numbersOnly(dp: Datapoint): Datapoint {
   const values = Object.fromEntries(Object.entries(dp.values).filter(([, v]) => v.count !== undefined || v.number !== undefined));
-  return dp.interval === undefined ? { time: dp.time, values } : { time: dp.time, interval: dp.interval, values };
+  const out: Datapoint = dp.interval === undefined ? { time: dp.time, values } : { time: dp.time, interval: dp.interval, values };
+  if (dp.bands !== undefined) out.bands = dp.bands;
+  return out;
 }
 
 /** The single number a numeric MetricValue carries. */

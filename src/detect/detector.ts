@@ -1,13 +1,16 @@
 // The component's Detect (also `run`'s): judges every sample, keeps the history and the alarm
 // state in the work folder, and returns the violation events for the caller to deliver.
 
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import type { Sample } from "../agent/sample.js";
+import { effectiveIntervalSeconds } from "../config/apply.js";
 import type { ComponentConfig } from "../config/schema.js";
-import type { Traffic } from "../metrics/catalogue.js";
+import type { MetricValue, Traffic } from "../metrics/catalogue.js";
 import { type JsonFile, type WorkDir, readIfExists } from "../store/files.js";
 import { LogOnce, type Logger, errorMessage } from "../util/log.js";
-import { invalidateSilent } from "./alarms.js";
+import { invalidateSilent, stateKey } from "./alarms.js";
+import { type MlStates, MlStateSchema, minDatapointsFor } from "./ml/behavior.js";
 import { elementBreaks } from "./compliance.js";
 import { SampleClock } from "./clock.js";
 import { type Datapoint, datapointOfSample, withMetrics } from "./datapoint.js";
@@ -52,6 +55,7 @@ export const ViolationEventSchema = z.object({
   behavior: BehaviorLike,
   metricValue: MetricValueLike,
   metricValueCut: z.object({ kept: z.int().min(0), total: z.int().min(0) }).optional(),
+  violationEventAdditionalInfo: z.object({ confidenceLevel: z.enum(["LOW", "MEDIUM", "HIGH"]) }).optional(),
   violationEventType: z.enum(["in-alarm", "alarm-cleared", "alarm-invalidated"]),
   violationEventTime: z.number(),
 });
@@ -61,6 +65,10 @@ export const DetectStateSchema = z.object({
   recent: z.array(ViolationEventSchema),
   clock: z.object({ time: z.number(), mono: z.number(), bootId: z.string().optional() }).optional(),
 });
+
+/** The ML behaviors' models and their training state, per (profile, behavior). */
+export const MODELS_FILE = "models.json";
+export const ModelsFileSchema = z.object({ kind: z.literal("community.greengrass.DeviceDefender/models"), behaviors: z.record(z.string(), MlStateSchema) });
 
 export interface DetectState {
   alarms: AlarmStates;
@@ -105,6 +113,8 @@ export class Detector {
   private exported = new Map<string, Set<string>>();
   private readonly once: LogOnce;
   private readonly inForce = new ProfilesInForce();
+  /** Per report list, the list behaviors that judge its entries (see breaks). */
+  private listRules = new Map<string, Array<{ op: string; value: MetricValue }>>();
   /** Opened at the first configuration, which says what it keeps in memory. */
   private history: History | undefined;
   private readonly historyBounds: HistoryOptions;
@@ -112,11 +122,16 @@ export class Detector {
   private readonly baselines = new Baselines();
   private readonly clock: SampleClock;
   readonly state: DetectState;
+  /** The ML behaviors' models, in models.json (validated when read back, like every state file). */
+  private readonly modelsFile: JsonFile<z.infer<typeof ModelsFileSchema>>;
+  readonly models: MlStates;
 
   constructor(private readonly opts: DetectorOptions) {
     this.once = new LogOnce(opts.log);
     this.file = opts.work.json(DETECT_STATE_FILE, DetectStateSchema);
     this.state = this.file.load() ?? { alarms: {}, recent: [] };
+    this.modelsFile = opts.work.json(MODELS_FILE, ModelsFileSchema);
+    this.models = this.modelsFile.load()?.behaviors ?? {};
     this.clock = new SampleClock(this.state.clock, opts.msPerSecond);
     const cfg = () => opts.config();
     this.historyBounds = {
@@ -143,6 +158,16 @@ export class Detector {
   /** The profiles in force for a configuration (a bad edit keeps a profile's last good version). */
   configure(config: ComponentConfig): void {
     this.profiles = this.inForce.update(config, this.opts.log);
+    this.listRules = new Map();
+    for (const [list, metric] of Object.entries(LIST_METRICS)) {
+      const rules = this.profiles.flatMap((p) =>
+        (p.behaviors ?? []).flatMap((b) => {
+          const op = b.criteria?.comparisonOperator;
+          return b.metric === metric && op?.endsWith("set") ? [{ op, value: b.criteria!.value ?? {} }] : [];
+        }),
+      );
+      if (rules.length > 0) this.listRules.set(list, rules);
+    }
     this.retained = retainedMetrics(this.profiles);
     this.exported = exportPlan(this.profiles);
     this.historyFor(judgedMetrics(this.profiles));
@@ -153,16 +178,12 @@ export class Detector {
    * in-port-set or inside a not-in-port-set, a peer outside an in-cidr-set, ...).
    */
   breaks(list: string, key: string): boolean {
-    const metric = LIST_METRICS[list];
-    if (metric === undefined) return false;
-    const element = metric.endsWith("ports") ? Number(key) : key;
-    for (const p of this.profiles) {
-      for (const b of p.behaviors ?? []) {
-        const op = b.criteria?.comparisonOperator;
-        if (b.metric !== metric || op === undefined || !op.endsWith("set")) continue;
-        if (elementBreaks(op, b.criteria!.value ?? {}, element)) return true;
-      }
-    }
+    // Asked for every socket of a sample (a storm is hundreds of thousands): the list behaviors of
+    // each list are found once per configuration.
+    const rules = this.listRules.get(list);
+    if (rules === undefined) return false;
+    const element = list === "connections" ? key : Number(key);
+    for (const { op, value } of rules) if (elementBreaks(op, value, element)) return true;
     return false;
   }
 
@@ -207,14 +228,32 @@ export class Detector {
   observe(full: Datapoint): ViolationEvent[] {
     const dp = withMetrics(full, this.retained);
     const history = this.history ?? this.historyFor(judgedMetrics(this.profiles));
-    const { events } = evaluate(this.profiles, history.points, dp, this.state.alarms, {
+    const config = this.opts.config();
+    const { events, verdicts } = evaluate(this.profiles, history.points, dp, this.state.alarms, {
       thingName: this.opts.thingName,
-      minStatisticalDatapoints: this.opts.config().StatisticalMinDatapoints,
+      minStatisticalDatapoints: config.StatisticalMinDatapoints,
       baselines: this.baselines,
+      ml: { states: this.models, minDatapoints: minDatapointsFor(config.MlMinDatapoints, effectiveIntervalSeconds(config)) },
     });
+    // What each model expected, kept with the datapoint: `explore` shows the band that judged it.
+    for (const v of verdicts) {
+      if (v.band === undefined || v.judged === undefined) continue;
+      (dp.bands ??= {})[stateKey(v.profile, v.behavior)] = [v.judged, v.band.expected, v.band.low, v.band.high];
+    }
     history.append(dp);
     this.record(events);
+    this.saveModels();
     return events;
+  }
+
+  /** The models of the ML behaviors in force (a removed or changed behavior's model goes). */
+  private saveModels(): void {
+    const live = new Set(
+      this.profiles.flatMap((p) => (p.behaviors ?? []).filter((b) => b.criteria?.mlDetectionConfig).map((b) => stateKey(p.securityProfileName, b.name))),
+    );
+    for (const key of Object.keys(this.models)) if (!live.has(key)) Reflect.deleteProperty(this.models, key);
+    if (live.size === 0 && this.modelsFile.path !== undefined && !existsSync(this.modelsFile.path)) return;
+    this.modelsFile.save({ kind: "community.greengrass.DeviceDefender/models", behaviors: this.models });
   }
 
   /** Alarms without a datapoint for two days are invalidated, even while no sample can be judged. */

@@ -8,6 +8,8 @@ import { eventValue, listComplies, numberComplies } from "./compliance.js";
 import { type Datapoint, numberOf } from "./datapoint.js";
 import { type Baselines, type Points, type Series, earlierSorted, measureAt, modeOf, percentile, series, withoutTimes } from "./measure.js";
 import { type Behavior, type SecurityProfile, skipReason } from "./profile-schema.js";
+import { type MlJudgeOptions, judgeMl } from "./ml/behavior.js";
+import type { Expectation } from "./ml/model.js";
 
 export type { AlarmState, AlarmStates, ViolationEvent, ViolationEventType } from "./alarms.js";
 export { Baselines, percentile } from "./measure.js";
@@ -21,6 +23,10 @@ export interface Verdict {
   measured?: MetricValue;
   /** A list measurement cut short for the event: how many elements it had. */
   measuredCut?: { kept: number; total: number };
+  /** For an ML behavior: what the model expected, in the unit it judges (traffic per second). */
+  band?: Expectation;
+  /** For an ML behavior: the value the model judged, in that unit. */
+  judged?: number;
   /** For a statistical threshold: the baseline's value, in the measurement's units. */
   threshold?: number;
   reason?: string;
@@ -28,6 +34,8 @@ export interface Verdict {
 
 export interface EvaluateOptions {
   thingName: string;
+  /** The ML behaviors' models (kept by the caller across calls) and the datapoints a model needs. */
+  ml?: MlJudgeOptions;
   /** Earlier datapoints a percentile needs before a statistical behavior is judged (default 30). */
   minStatisticalDatapoints: number;
   /** Sorted baselines kept between calls by an owner of a growing history (see measure.ts). */
@@ -46,6 +54,7 @@ export function evaluate(
   opts: EvaluateOptions,
 ): { events: ViolationEvent[]; verdicts: Verdict[] } {
   const events = [...invalidateRemoved(profiles, states, dp.time, opts.thingName), ...invalidateSilent(states, dp.time, opts.thingName)];
+  const ml = opts.ml ?? { states: {}, minDatapoints: 1 };
   const verdicts: Verdict[] = [];
   const cache = new Map<string, number[]>();
   const earlier = series(history);
@@ -53,7 +62,10 @@ export function evaluate(
   for (const profile of profiles) {
     for (const b of profile.behaviors ?? []) {
       const key = stateKey(profile.securityProfileName, b.name);
-      const verdict = judge(b, points, dp, cache, opts, states[key]?.excluded);
+      const verdict: Omit<Verdict, "profile" | "behavior"> =
+        b.criteria?.mlDetectionConfig && skipReason(b) === undefined
+          ? judgeMl(key, b, points.earlier, points.withCurrent, dp, ml)
+          : judge(b, points, dp, cache, opts, states[key]?.excluded);
       verdicts.push({ profile: profile.securityProfileName, behavior: b.name, ...verdict });
       if (verdict.outcome !== "complies" && verdict.outcome !== "violates") continue;
       const event = step(

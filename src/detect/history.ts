@@ -39,6 +39,7 @@ export function encodeDatapoint(dp: Datapoint): string {
   if (dp.interval !== undefined) line.i = dp.interval;
   line.v = v;
   if (dp.elements !== undefined) line.n = dp.elements;
+  if (dp.bands !== undefined) line.b = dp.bands;
   return `${JSON.stringify(line)}\n`;
 }
 
@@ -56,6 +57,10 @@ export function decodeDatapoint(line: string): Datapoint | undefined {
     }
     const dp: Datapoint = typeof o.i === "number" ? { time: o.t, interval: o.i, values } : { time: o.t, values };
     if (isObject(o.n)) dp.elements = Object.fromEntries(Object.entries(o.n).filter((e): e is [string, number] => typeof e[1] === "number"));
+    if (isObject(o.b)) {
+      const isBand = (b: unknown): b is [number, number, number, number] => Array.isArray(b) && b.length === 4 && b.every((x) => typeof x === "number");
+      dp.bands = Object.fromEntries(Object.entries(o.b).filter((e): e is [string, [number, number, number, number]] => isBand(e[1])));
+    }
     return dp;
   } catch {
     return undefined;
@@ -179,6 +184,11 @@ export class History {
 
   append(dp: Datapoint): void {
     this.points.push(this.inMemory(dp));
+    // Memory only and no size cap (replay): there is no log to keep, not even its byte count.
+    if (this.folder === undefined && !Number.isFinite(this.opts.maxBytes)) {
+      this.points.dropUntil(dp.time - this.opts.maxAgeMs);
+      return;
+    }
     const segmentBytes = Math.max(1024, Math.floor(this.budget / 16));
     // Every datapoint has its line of numbers (an empty one too): it is what says the datapoint was.
     this.numbers.append(encodeDatapoint(numbersOnly(dp)), dp.time, segmentBytes);

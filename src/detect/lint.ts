@@ -1,6 +1,8 @@
 // check-profile: validation errors (the profile is refused) and lints (it runs, but probably
 // does not do what its author meant).
 
+import type { ComponentConfig } from "../config/schema.js";
+import { minDatapointsFor } from "./ml/behavior.js";
 import { type SecurityProfile, SecurityProfileSchema, skipReason } from "./profile-schema.js";
 
 export interface Finding {
@@ -16,10 +18,26 @@ export function datapointsToResolve(statistic: string): number {
   return tail === 0 ? 1 : Math.ceil(100 / tail);
 }
 
-export function lintProfile(
-  doc: unknown,
-  opts: { minStatisticalDatapoints: number; intervalSeconds: number },
-): { profile?: SecurityProfile; findings: Finding[] } {
+export interface LintOptions {
+  minStatisticalDatapoints: number;
+  intervalSeconds: number;
+  /** Datapoints an ML behavior's model needs (MlMinDatapoints; 0: 14 days at the interval). */
+  mlMinDatapoints?: number;
+  /** The configured custom metrics' types, where known (an ML behavior takes a number). */
+  customMetricTypes?: Readonly<Record<string, string>>;
+}
+
+/** What a configuration says that lints depend on. */
+export function lintOptionsOf(config: ComponentConfig): LintOptions {
+  return {
+    minStatisticalDatapoints: config.StatisticalMinDatapoints,
+    intervalSeconds: config.SampleIntervalSeconds,
+    mlMinDatapoints: config.MlMinDatapoints,
+    customMetricTypes: Object.fromEntries(Object.entries(config.CustomMetrics).map(([name, def]) => [name, def.type])),
+  };
+}
+
+export function lintProfile(doc: unknown, opts: LintOptions): { profile?: SecurityProfile; findings: Finding[] } {
   const name = (doc as { securityProfileName?: unknown } | null | undefined)?.securityProfileName;
   const label = `profile ${typeof name === "string" ? name : "(unnamed)"}`;
   const parsed = SecurityProfileSchema.safeParse(doc);
@@ -41,6 +59,26 @@ export function lintProfile(
     const skip = skipReason(b);
     if (skip) {
       findings.push({ level: "NOTE", where, message: `skipped on the device: ${skip}` });
+      continue;
+    }
+    const mlConfig = b.criteria?.mlDetectionConfig;
+    if (mlConfig && b.metric !== undefined) {
+      const type = b.metric.startsWith("aws:") ? undefined : opts.customMetricTypes?.[b.metric];
+      if (type !== undefined && type !== "number") {
+        findings.push({
+          level: "ERROR",
+          where,
+          message: `metric: ${b.metric} is a custom metric of type ${type}; ML Detect takes custom metrics of type number`,
+        });
+      } else if (!b.metric.startsWith("aws:") && opts.customMetricTypes !== undefined && type === undefined) {
+        findings.push({ level: "WARN", where, message: `${b.metric} is no configured custom metric (CustomMetrics): the model gets no datapoints` });
+      }
+      const needed = minDatapointsFor(opts.mlMinDatapoints ?? 0, opts.intervalSeconds);
+      findings.push({
+        level: "NOTE",
+        where,
+        message: `a model learnt on the device (${mlConfig.confidenceLevel}: ${mlConfig.confidenceLevel === "HIGH" ? "alarms least" : mlConfig.confidenceLevel === "LOW" ? "alarms most" : "between"}); it is learning until ${needed.toLocaleString("en-US")} datapoints (${((needed * opts.intervalSeconds) / 86_400).toFixed(1)} days at one every ${opts.intervalSeconds} s), then refreshed daily from the trailing 14 days`,
+      });
       continue;
     }
     const st = b.criteria?.statisticalThreshold?.statistic;
@@ -81,5 +119,6 @@ export function lintProfile(
     findings.push({ level: "NOTE", where: label, message: "additionalMetricsToRetain is deprecated; additionalMetricsToRetainV2 is preferred" });
   if (profile.alertTargets)
     findings.push({ level: "NOTE", where: label, message: "alertTargets are ignored on the device; violations go to the local topic and the log" });
-  return { profile, findings };
+  // A lint that is an error (a custom metric of the wrong type) refuses the profile as the schema does.
+  return findings.some((f) => f.level === "ERROR") ? { findings } : { profile, findings };
 }

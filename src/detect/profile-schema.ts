@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { CLOUD_METRICS, DEVICE_METRICS, DIMENSION_METRICS, type ValueKind } from "../metrics/catalogue.js";
 import { parseCidr } from "./cidr.js";
+import { mlMetricProblem } from "./ml/metrics.js";
 
 export const NUMERIC_OPERATORS = ["less-than", "less-than-equals", "greater-than", "greater-than-equals"] as const;
 /** API ComparisonOperator. */
@@ -155,7 +156,16 @@ export const BehaviorSchema = z
       return;
     }
     if (c.mlDetectionConfig) {
-      if (c.comparisonOperator || c.value || c.statisticalThreshold) issue(["criteria"], "an ML behavior takes no operator, value or statisticalThreshold");
+      // API BehaviorCriteria: an ML behavior is a confidence level and the consecutive datapoints, nothing else.
+      for (const field of ["comparisonOperator", "value", "statisticalThreshold", "durationSeconds"] as const) {
+        if (c[field] !== undefined)
+          issue(["criteria", field], "an ML behavior (mlDetectionConfig) takes no comparisonOperator, value, statisticalThreshold or durationSeconds");
+      }
+      const problem = mlMetricProblem(b.metric);
+      if (problem) issue(["metric"], problem);
+      if (b.metricDimension && !DIMENSION_METRICS.has(b.metric)) {
+        issue(["metricDimension"], `cannot be used with ${b.metric}: dimensions apply to ${[...DIMENSION_METRICS].join(", ")}`);
+      }
       return;
     }
     if (c.comparisonOperator === undefined) {
@@ -265,7 +275,7 @@ export type SecurityProfile = z.infer<typeof SecurityProfileSchema>;
 
 /** Why a behavior is not evaluated on the device, or undefined when it is. */
 export function skipReason(b: Behavior): string | undefined {
-  if (b.criteria?.mlDetectionConfig) return "ML Detect behaviors need the cloud's model";
-  if (b.metric && isCloudMetric(b.metric)) return `${b.metric} is computed by AWS IoT Core from broker traffic, which the device cannot see`;
+  if (b.metric && isCloudMetric(b.metric))
+    return `${b.metric} is computed by AWS IoT Core from broker traffic, which the device cannot see (needs AWS IoT Core)`;
   return undefined;
 }

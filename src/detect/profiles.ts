@@ -7,7 +7,7 @@
 import type { ComponentConfig } from "../config/schema.js";
 import type { Logger } from "../util/log.js";
 import { DEFAULT_PROFILE } from "./default-profile.js";
-import { type Finding, lintProfile } from "./lint.js";
+import { type Finding, type LintOptions, lintOptionsOf, lintProfile } from "./lint.js";
 import type { SecurityProfile } from "./profile-schema.js";
 
 const nameOf = (doc: unknown) => {
@@ -30,10 +30,7 @@ export class ProfilesInForce {
     };
     const kept = new Map<string, SecurityProfile>();
     for (const doc of config.SecurityProfiles) {
-      const { profile, findings } = lintProfile(doc, {
-        minStatisticalDatapoints: config.StatisticalMinDatapoints,
-        intervalSeconds: config.SampleIntervalSeconds,
-      });
+      const { profile, findings } = lintProfile(doc, lintOptionsOf(config));
       let use = profile;
       if (!use) {
         const name = nameOf(doc);
@@ -65,10 +62,7 @@ export class ProfilesInForce {
 }
 
 /** Profiles from documents (a file's content): all valid, or the findings that say why not. */
-export function profilesFrom(
-  docs: unknown[],
-  opts: { minStatisticalDatapoints: number; intervalSeconds: number },
-): { profiles: SecurityProfile[]; errors: Finding[] } {
+export function profilesFrom(docs: unknown[], opts: LintOptions): { profiles: SecurityProfile[]; errors: Finding[] } {
   const profiles: SecurityProfile[] = [];
   const errors: Finding[] = [];
   for (const doc of docs) {

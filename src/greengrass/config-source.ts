@@ -8,7 +8,7 @@ import { z } from "zod";
 import { applyConfiguration } from "../config/apply.js";
 import type { ComponentConfig } from "../config/schema.js";
 import type { JsonFile, WorkDir } from "../store/files.js";
-import { lintProfile } from "../detect/lint.js";
+import { lintOptionsOf, lintProfile } from "../detect/lint.js";
 import { LogOnce, type Logger } from "../util/log.js";
 import { MQTTPROXY, PUBSUB, isGranted, missingGrant } from "./access-control.js";
 import { rpcErrorText } from "./ipc.js";
@@ -32,10 +32,7 @@ export function configurationProblems(doc: unknown, current: ComponentConfig, th
     if (!isGranted(acl, service, operation, resource, runtime, thingName)) out.push(`${key}: ${missingGrant(service, operation, resource)}`);
   };
   for (const doc of config.SecurityProfiles) {
-    const { profile, findings } = lintProfile(doc, {
-      minStatisticalDatapoints: config.StatisticalMinDatapoints,
-      intervalSeconds: config.SampleIntervalSeconds,
-    });
+    const { profile, findings } = lintProfile(doc, lintOptionsOf(config));
     for (const f of findings) if (f.level === "ERROR") out.push(`SecurityProfiles: ${f.where}: ${f.message}`);
     // Metrics export publishes to the profile's topic: the recipe grants defender/export.
     const topic = profile?.metricsExportConfig?.mqttTopic;

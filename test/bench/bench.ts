@@ -379,6 +379,7 @@ const PARTS: Record<string, (lines: string[]) => Promise<void>> = {
   flags: async (lines) => (await import("./attack.js")).benchFlags(lines),
   attack: async (lines) => (await import("./attack.js")).benchAttack(lines),
   startup: async (lines) => (await import("./attack.js")).benchStartup(lines),
+  ml: async (lines) => (await import("./ml.js")).benchMl(lines),
 };
 
 async function main(): Promise<void> {

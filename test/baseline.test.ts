@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, it } from "node:test";
@@ -44,6 +44,7 @@ const profile = {
       criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p50" }, durationSeconds: 900 },
     },
     { name: "NoTelnet", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "not-in-port-set", value: { ports: [23] } } },
+    { name: "OutMax", metric: "aws:all-bytes-out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p100" } } },
   ],
 };
 
@@ -129,7 +130,45 @@ describe("baseline", () => {
     const value = (out: string, name: string) =>
       (JSON.parse(out) as { behaviors: Array<{ name: string; criteria: { value: unknown } }> }).behaviors.find((b) => b.name === name)!.criteria.value;
     assert.deepEqual(value(merged.stdout, "OutP90"), value(one.stdout, "OutP90"));
+    // p100 is the exact maximum, across shards too.
+    const max = Math.max(...points.map((p) => p.value));
+    assert.deepEqual(value(one.stdout, "OutMax"), { count: max });
+    assert.deepEqual(value(merged.stdout, "OutMax"), { count: max });
     assert.match(merged.stderr, /^OutP90: aws:all-bytes-out: 40 things, 6000 datapoints/m);
+  });
+
+  it("reads a folder as Firehose lands it, counts a message sent twice once, and skips what came out of order", () => {
+    // Firehose's layout: YYYY/MM/DD/HH folders, objects gzip without an extension.
+    const lake = join(dir, "lake");
+    const byHour = new Map<number, string[]>();
+    for (const p of points) {
+      const hour = Math.floor((p.time - T0) / 3_600_000);
+      byHour.set(hour, [...(byHour.get(hour) ?? []), line(p)]);
+    }
+    for (const [hour, lines] of byHour) {
+      const d = new Date(T0 + hour * 3_600_000);
+      const folder = join(lake, String(d.getUTCFullYear()), String(d.getUTCMonth() + 1).padStart(2, "0"), String(d.getUTCDate()).padStart(2, "0"));
+      mkdirSync(folder, { recursive: true });
+      // At least once: the first 50 messages of each hour sent again, as a delivery pass repeated.
+      const text = [...lines, ...lines.slice(0, 50)].join("\n");
+      writeFileSync(join(folder, `defender-export-1-${String(d.getUTCHours()).padStart(2, "0")}-0000`), gzipSync(text));
+    }
+    const one = run(["--profile", join(dir, "profile.json"), ...files]);
+    const fromLake = run(["--profile", join(dir, "profile.json"), "--exported", lake]);
+    assert.equal(fromLake.status, 0, fromLake.stderr);
+    assert.equal(fromLake.stdout, one.stdout, "the same fleet, the same thresholds");
+    assert.match(fromLake.stderr, /^OutP90: aws:all-bytes-out: 40 things, 6000 datapoints/m);
+    assert.match(fromLake.stderr, new RegExp(`^INFO ${50 * byHour.size} datapoints seen twice \\(the export is at least once\\) counted once$`, "m"));
+    // One thing's datapoint older than its latest, not a repeat: skipped, with where it was.
+    const late = join(dir, "late.ndjson");
+    writeFileSync(late, `${line({ thing: "thing-0", time: T0 - 300_000, value: 5 })}\n`);
+    const withLate = run(["--profile", join(dir, "profile.json"), ...files, "--exported", late]);
+    assert.equal(withLate.status, 0, withLate.stderr);
+    assert.equal(withLate.stdout, one.stdout);
+    assert.match(
+      withLate.stderr,
+      new RegExp(`^WARN 1 datapoints skipped: older than a later one of the same thing and metric, the first at ${late.replace(/[/.]/g, "\\$&")}:1;`, "m"),
+    );
   });
 
   it("says what is wrong with its input in one line", () => {

@@ -8,7 +8,8 @@
 // a datapoint's own value, or with durationSeconds on traffic the sum over the trailing window of
 // each thing's datapoints. Shards: --sketch-out writes one shard's sketches, --merge adds shards.
 
-import { closeSync, createReadStream, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import { DDSketch } from "@datadog/sketches-js";
@@ -29,6 +30,9 @@ interface Target {
   /** Window length in ms for a window sum, undefined for a datapoint's own value. */
   windowMs: number | undefined;
   sketch: DDSketch;
+  /** The exact extremes (a DDSketch read back from its protobuf form has lost them). */
+  min: number;
+  max: number;
   things: Set<string>;
 }
 
@@ -47,6 +51,8 @@ function targetsOf(profile: SecurityProfile): Target[] {
         metric: b.metric!,
         windowMs: windowed ? d! * 1000 : undefined,
         sketch: new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }),
+        min: Infinity,
+        max: -Infinity,
         things: new Set<string>(),
       };
     });
@@ -67,7 +73,7 @@ class Windows {
 const SketchFileSchema = z.object({
   kind: z.literal("community.greengrass.DeviceDefender/baseline-sketches"),
   relativeAccuracy: z.literal(RELATIVE_ACCURACY),
-  behaviors: z.record(z.string(), z.object({ sketch: z.string(), things: z.array(z.string()) })),
+  behaviors: z.record(z.string(), z.object({ sketch: z.string(), min: z.number(), max: z.number(), things: z.array(z.string()) })),
 });
 
 export async function baselineCommand(argv: string[]): Promise<number> {
@@ -101,19 +107,43 @@ export async function baselineCommand(argv: string[]): Promise<number> {
 
   for (const file of values.merge ?? []) mergeShard(file, targets);
   const windows = new Windows();
-  for (const file of values.exported ?? []) {
-    const { lines, bad, firstBad } = await readExported(file, (thing, metric, time, value) => {
-      for (const t of byMetric.get(metric) ?? []) {
+  const seen = new Seen();
+  const skipped = { duplicate: 0, late: 0, firstLate: "" };
+  for (const file of exportedFiles(values.exported ?? [])) {
+    const { lines, bad, firstBad } = await readExported(file, (thing, metric, time, value, line) => {
+      const targetsOfMetric = byMetric.get(metric);
+      if (targetsOfMetric === undefined) return;
+      const order = seen.take(`${thing}|${metric}`, time);
+      if (order === "duplicate") {
+        skipped.duplicate++;
+        return;
+      }
+      if (order === "late") {
+        skipped.firstLate ||= `${file}:${line}`;
+        skipped.late++;
+        return;
+      }
+      for (const t of targetsOfMetric) {
         const measured = t.windowMs === undefined ? value : windows.sumAt(`${t.key}|${thing}`, time, value, t.windowMs);
         t.sketch.accept(measured);
+        t.min = Math.min(t.min, measured);
+        t.max = Math.max(t.max, measured);
         t.things.add(thing);
       }
     });
     if (bad > 0) process.stderr.write(`WARN ${file}: ${bad} of ${lines} lines skipped (not an export message), the first at line ${firstBad}\n`);
   }
+  // The export is delivered at least once: a message sent again is the same datapoint, counted once.
+  if (skipped.duplicate > 0) process.stderr.write(`INFO ${skipped.duplicate} datapoints seen twice (the export is at least once) counted once\n`);
+  if (skipped.late > 0)
+    process.stderr.write(
+      `WARN ${skipped.late} datapoints skipped: older than a later one of the same thing and metric, the first at ${skipped.firstLate}; give the files in time order (a folder is read in name order, as Firehose names its objects by time)\n`,
+    );
 
   if (values["sketch-out"]) {
-    const behaviors = Object.fromEntries(targets.map((t) => [t.key, { sketch: Buffer.from(t.sketch.toProto()).toString("base64"), things: [...t.things] }]));
+    const behaviors = Object.fromEntries(
+      targets.map((t) => [t.key, { sketch: Buffer.from(t.sketch.toProto()).toString("base64"), min: t.min, max: t.max, things: [...t.things] }]),
+    );
     writeFileSync(
       values["sketch-out"],
       JSON.stringify({ kind: "community.greengrass.DeviceDefender/baseline-sketches", relativeAccuracy: RELATIVE_ACCURACY, behaviors }),
@@ -126,10 +156,51 @@ export async function baselineCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The files to read: each argument a file, or a folder read recursively in name order (Firehose
+ * names its objects by time, with no extension: gzip is told by its first bytes, not its name).
+ */
+function exportedFiles(args: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (path: string, top: boolean): void => {
+    let isDir: boolean;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch (err) {
+      const why = `${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+      if (top) throw new CommandError(`--exported ${why}`);
+      return void process.stderr.write(`WARN ${why}; skipped\n`);
+    }
+    if (!isDir) return void out.push(path);
+    for (const name of readdirSync(path).sort()) walk(join(path, name), false);
+  };
+  for (const a of args) walk(a, true);
+  return out;
+}
+
+/**
+ * Which datapoints of a thing's metric were seen: the latest time and the ones just before it.
+ * An export message sent again (at least once) repeats recent times; a time older than the latest
+ * and not among them came out of order, which a window sum cannot take.
+ */
+class Seen {
+  private static readonly RECENT = 64;
+  private readonly recent = new Map<string, { times: Float64Array; next: number; latest: number }>();
+  take(key: string, time: number): "new" | "duplicate" | "late" {
+    let r = this.recent.get(key);
+    if (r === undefined) this.recent.set(key, (r = { times: new Float64Array(Seen.RECENT).fill(NaN), next: 0, latest: -Infinity }));
+    if (time <= r.latest) return r.times.includes(time) ? "duplicate" : "late";
+    r.latest = time;
+    r.times[r.next] = time;
+    r.next = (r.next + 1) % Seen.RECENT;
+    return "new";
+  }
+}
+
 /** Reads one file of exported messages (gzip if it starts with gzip's magic bytes). */
 async function readExported(
   file: string,
-  take: (thing: string, metric: string, time: number, value: number) => void,
+  take: (thing: string, metric: string, time: number, value: number, line: number) => void,
 ): Promise<{ lines: number; bad: number; firstBad?: number }> {
   const head = Buffer.alloc(2);
   try {
@@ -164,7 +235,7 @@ async function readExported(
       }
       for (const m of parsed.data.metrics) {
         const v = m.value.count ?? m.value.number;
-        if (v !== undefined && Number.isFinite(v)) take(m.thing, m.name, m.timestamp, v);
+        if (v !== undefined && Number.isFinite(v)) take(m.thing, m.name, m.timestamp, v, lines);
       }
     }
   } catch (err) {
@@ -180,6 +251,8 @@ function mergeShard(file: string, targets: Target[]): void {
     const shard = parsed.data.behaviors[t.key];
     if (shard === undefined) continue;
     t.sketch.merge(DDSketch.fromProto(Buffer.from(shard.sketch, "base64")));
+    t.min = Math.min(t.min, shard.min);
+    t.max = Math.max(t.max, shard.max);
     for (const thing of shard.things) t.things.add(thing);
   }
 }
@@ -197,7 +270,7 @@ function resolveProfile(profile: SecurityProfile, targets: Target[]): SecurityPr
     }
     const p = Number(statistic.slice(1));
     // p0 and p100 are the exact extremes; the sketch answers the rest within 1%.
-    const at = p >= 100 ? t.sketch.max : p <= 0 ? t.sketch.min : t.sketch.getValueAtQuantile(p / 100);
+    const at = p >= 100 ? t.max : p <= 0 ? t.min : t.sketch.getValueAtQuantile(p / 100);
     const custom = !t.metric.startsWith("aws:");
     const value = custom ? { number: at } : { count: Math.round(at) };
     process.stderr.write(

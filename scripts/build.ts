@@ -29,7 +29,13 @@ export async function buildBundle(outDir: string, transport: Transport): Promise
     format: "cjs", // an ESM bundle of the IPC SDK fails at run time ("Dynamic require of events")
     minify: true,
     legalComments: "none",
-    define: { __COMPONENT_VERSION__: JSON.stringify(version), __IPC_TRANSPORT__: JSON.stringify(transport) },
+    define: {
+      __COMPONENT_VERSION__: JSON.stringify(version),
+      __IPC_TRANSPORT__: JSON.stringify(transport),
+      // The page's chart library, inlined in each page (src/page/assets.ts).
+      __UPLOT_JS__: JSON.stringify(readFileSync(join(root, "node_modules/uplot/dist/uPlot.iife.min.js"), "utf8")),
+      __UPLOT_CSS__: JSON.stringify(readFileSync(join(root, "node_modules/uplot/dist/uPlot.min.css"), "utf8")),
+    },
     logLevel: "warning",
     plugins: [
       {

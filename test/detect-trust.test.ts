@@ -22,7 +22,7 @@ import { ProfilesInForce } from "../src/detect/profiles.js";
 import { produceReport } from "../src/report/build.js";
 import { WorkDir } from "../src/store/files.js";
 import { describeZodError } from "../src/util/zod-errors.js";
-import { chartOf } from "../src/cli/explore.js";
+import { chartOf } from "../src/detect/chart.js";
 import { BUNDLE } from "./bundle.js";
 import { copyFixture, recordingLogger, tempDir } from "./helpers.js";
 import { ComponentProcess } from "./nucleus/harness.js";
@@ -536,28 +536,24 @@ describe("explore's chart draws what the device judged", () => {
 
   it("a traffic baseline in rates: the series and its p90 per second, not per datapoint", () => {
     const chart = chartOf("aws:all-bytes-out", points, from, to, [
-      { name: "Out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } } },
+      { key: "P/Out", name: "Out", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } } },
     ]);
     assert.match(chart.title, /per second/);
-    assert.deepEqual(
-      chart.series.slice(-2).map((p) => p.value),
-      [10, 50],
-    );
-    assert.deepEqual(
-      chart.lines.map((l) => l.value),
-      [10],
-    );
+    assert.deepEqual(chart.values.slice(-2), [10, 50]);
+    // The baseline at each datapoint, as the device judged it: none before the first rate, then 10.
+    assert.equal(chart.lines.length, 1);
+    assert.deepEqual(chart.lines[0]!.values.slice(-3), [10, 10, 10]);
     assert.deepEqual(chart.notes, []);
   });
 
   it("durationSeconds in window sums; a behavior in another unit is named, not drawn", () => {
     const chart = chartOf("aws:all-bytes-out", points, from, to, [
-      { name: "Window", criteria: { comparisonOperator: "less-than-equals", value: { count: 7000 }, durationSeconds: 900 } },
-      { name: "Rate", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } } },
+      { key: "P/Window", name: "Window", criteria: { comparisonOperator: "less-than-equals", value: { count: 7000 }, durationSeconds: 900 } },
+      { key: "P/Rate", name: "Rate", criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } } },
     ]);
     assert.match(chart.title, /summed over 900 s windows/);
-    assert.equal(chart.series.at(-1)!.value, 12_000, "the 900 s up to the last datapoint hold four of 3,000 (60, 360 and 660 s before it, and itself)");
-    assert.deepEqual(chart.lines, [{ value: 7000, label: "Window: less-than-equals 7000" }]);
+    assert.equal(chart.values.at(-1), 12_000, "the 900 s up to the last datapoint hold four of 3,000 (60, 360 and 660 s before it, and itself)");
+    assert.deepEqual(chart.lines, [{ label: "Window: less-than-equals 7000", values: chart.times.map(() => 7000) }]);
     assert.equal(chart.notes.length, 1);
     assert.match(chart.notes[0]!, /^note: Rate judges aws:all-bytes-out per second/);
   });

@@ -6,10 +6,11 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DETECT_STATE_FILE, LEGACY_HISTORY_FILE, readDetectState } from "../detect/detector.js";
 import { HISTORY_FOLDER, History } from "../detect/history.js";
-import { numberOf } from "../detect/datapoint.js";
-import { type Mode, earlierSorted, measureAt, modeOf, percentile, series } from "../detect/measure.js";
-import type { Datapoint } from "../detect/datapoint.js";
+import { type ChartBehavior, type ChartData, chartOf } from "../detect/chart.js";
+import { type Datapoint, numberOf } from "../detect/datapoint.js";
+import type { ViolationEvent } from "../detect/evaluate.js";
 import { renderChart } from "../detect/svg.js";
+import { type Section, type Table, renderPage } from "../page/html.js";
 import { CommandError, UsageError } from "./errors.js";
 import { parseOptions, wholeNumber } from "./options.js";
 import { describeStatus, readModels } from "./detect.js";
@@ -41,7 +42,7 @@ function workDirOf(flag: string | undefined): string {
 const iso = (t: number) => new Date(t).toISOString();
 
 export function violationsCommand(argv: string[]): number {
-  const values = parseOptions(argv, { "work-dir": { type: "string" }, json: { type: "boolean" }, recent: { type: "string" } });
+  const values = parseOptions(argv, { "work-dir": { type: "string" }, json: { type: "boolean" }, recent: { type: "string" }, html: { type: "string" } });
   const dir = workDirOf(values["work-dir"]);
   const { state, problem } = readDetectState(join(dir, DETECT_STATE_FILE));
   if (problem) throw new CommandError(problem);
@@ -50,6 +51,7 @@ export function violationsCommand(argv: string[]): number {
   const models = readModels(dir);
   const now = Date.now();
   const statuses = Object.entries(models).map(([key, m]) => ({ key, ...modelStatus(m, now) }));
+  if (values.html) writePage(values.html, violationsPage(dir, state, active, recent));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ active: active.map(([key, s]) => ({ key, ...s })), recent, models: statuses })}\n`);
     return 0;
@@ -95,6 +97,7 @@ export function exploreCommand(argv: string[]): number {
     around: { type: "string" },
     window: { type: "string" },
     svg: { type: "string" },
+    html: { type: "string" },
     "work-dir": { type: "string" },
   });
   if (!values.metric) throw new UsageError("explore needs --metric NAME");
@@ -124,19 +127,10 @@ export function exploreCommand(argv: string[]): number {
   const inWindow = points.filter((p) => p.time >= from && p.time <= to && p.values[metric] !== undefined);
   process.stdout.write(`${metric} from ${iso(from)} to ${iso(to)}: ${inWindow.length} datapoints\n`);
   if (inWindow.some((p) => p.values[metric]!.cidrs)) {
-    const seen = new Map<string, { first: number; last: number; count: number }>();
-    for (const p of inWindow) {
-      for (const ip of p.values[metric]!.cidrs ?? []) {
-        const s = seen.get(ip) ?? { first: p.time, last: p.time, count: 0 };
-        s.last = p.time;
-        s.count++;
-        seen.set(ip, s);
-      }
-    }
-    process.stdout.write(`${"ip".padEnd(40)} ${"first seen".padEnd(24)} ${"last seen".padEnd(24)} reports\n`);
-    for (const [ip, s] of [...seen].sort((a, b) => a[1].first - b[1].first)) {
-      process.stdout.write(`${ip.padEnd(40)} ${iso(s.first).padEnd(24)} ${iso(s.last).padEnd(24)} ${s.count}\n`);
-    }
+    const ips = destinations(points, metric, inWindow);
+    process.stdout.write(`${"ip".padEnd(40)} ${"first seen".padEnd(24)} ${"last seen".padEnd(24)} reports in the window\n`);
+    for (const d of ips) process.stdout.write(`${d.ip.padEnd(40)} ${iso(d.first).padEnd(24)} ${iso(d.last).padEnd(24)} ${d.count}\n`);
+    if (values.html) writePage(values.html, explorePage(dir, metric, from, to, undefined, ips, undefined));
     return 0;
   }
   // The ML behaviors on this metric: what each model expected at every datapoint, as it judged then.
@@ -157,103 +151,167 @@ export function exploreCommand(argv: string[]): number {
     });
     process.stdout.write(`${iso(p.time)}  ${shown}${bands.join("")}\n`);
   }
-  if (values.svg) {
+  if (values.svg || values.html) {
     const state = readDetectState(join(dir, DETECT_STATE_FILE)).state;
-    const events = state.recent.filter((e) => e.behavior.metric === metric);
-    const alarms: Array<{ from: number; to: number }> = [];
-    const open = new Map<string, number>();
-    for (const e of events) {
-      if (e.violationEventType === "in-alarm") open.set(e.violationId, e.violationEventTime);
-      else if (open.has(e.violationId)) {
-        alarms.push({ from: open.get(e.violationId)!, to: e.violationEventTime });
-        open.delete(e.violationId);
-      }
+    const chart = chartFor(dir, metric, points, from, to, state);
+    for (const n of chart.notes) process.stdout.write(`${n}\n`);
+    if (values.svg) {
+      writeFileSync(values.svg, renderChart(chart));
+      process.stdout.write(`chart written to ${values.svg}\n`);
     }
-    // An alarm still open is shaded up to the last datapoint, not into the future.
-    for (const start of open.values()) alarms.push({ from: start, to: Math.min(to, last) });
-    const {
-      title,
-      series: drawn,
-      lines,
-      notes,
-    } = chartOf(metric, points, from, to, [
-      ...new Map(
-        Object.values(state.alarms)
-          .filter((s) => s.behavior.metric === metric)
-          .map((s) => [s.behavior.name, s.behavior]),
-      ).values(),
-    ]);
-    for (const n of notes) process.stdout.write(`${n}\n`);
-    writeFileSync(values.svg, renderChart({ title, points: drawn, alarms, from, to, lines }));
-    process.stdout.write(`chart written to ${values.svg}\n`);
+    if (values.html) writePage(values.html, explorePage(dir, metric, from, to, chart, undefined, state.recent));
   }
   return 0;
 }
 
-interface ChartCriteria {
-  value?: { count?: number; number?: number };
-  statisticalThreshold?: { statistic: string };
-  comparisonOperator?: string;
-  durationSeconds?: number;
+/** The behaviors on `metric` the device knows (alarm state and models), with what a chart needs. */
+function behaviorsOn(dir: string, metric: string, state: DetectState): ChartBehavior[] {
+  const out = new Map<string, ChartBehavior>();
+  for (const [key, s] of Object.entries(state.alarms)) {
+    if (s.behavior.metric === metric) out.set(key, { key, name: s.behavior.name, criteria: s.behavior.criteria, excluded: s.excluded });
+  }
+  for (const [key, m] of Object.entries(readModels(dir))) {
+    const b = JSON.parse(m.behavior) as { name?: string; metric?: string; criteria?: unknown };
+    if (b.metric === metric && !out.has(key)) out.set(key, { key, name: b.name ?? key, criteria: b.criteria });
+  }
+  return [...out.values()];
 }
 
-const unitOf = (mode: Mode, duration: number | undefined) =>
-  mode === "rate" ? " per second (the rate its device baseline judges)" : mode === "window-sum" ? `, summed over ${duration} s windows` : "";
+type DetectState = ReturnType<typeof readDetectState>["state"];
 
-/**
- * The metric as the device judged it, and each behavior's threshold in that same unit: the
- * datapoint's value, its rate for a statistical threshold on traffic, or the window sum for a
- * durationSeconds (../detect/measure.ts, the evaluator's own functions). The unit is the first
- * behavior's; a behavior judged in another unit is named, not drawn against the wrong line.
- */
-export function chartOf(
+function chartFor(dir: string, metric: string, points: readonly Datapoint[], from: number, to: number, state: DetectState): ChartData {
+  return chartOf(
+    metric,
+    points,
+    from,
+    to,
+    behaviorsOn(dir, metric, state),
+    state.recent.filter((e) => e.behavior.metric === metric),
+  );
+}
+
+interface Destination {
+  ip: string;
+  first: number;
+  last: number;
+  count: number;
+}
+
+/** Each destination of the window, with when it was first and last seen in the whole history. */
+function destinations(points: readonly Datapoint[], metric: string, inWindow: readonly Datapoint[]): Destination[] {
+  const counts = new Map<string, number>();
+  for (const p of inWindow) for (const ip of p.values[metric]?.cidrs ?? []) counts.set(ip, (counts.get(ip) ?? 0) + 1);
+  const seen = new Map<string, Destination>();
+  for (const p of points) {
+    for (const ip of p.values[metric]?.cidrs ?? []) {
+      if (!counts.has(ip)) continue;
+      const d = seen.get(ip) ?? { ip, first: p.time, last: p.time, count: counts.get(ip)! };
+      d.last = p.time;
+      seen.set(ip, d);
+    }
+  }
+  return [...seen.values()].sort((a, b) => a.first - b.first || a.ip.localeCompare(b.ip));
+}
+
+const EVENT_HEAD = ["time (UTC)", "profile", "behavior", "type", "value", "confidence"];
+const eventRow = (e: ViolationEvent, href?: string) => [
+  iso(e.violationEventTime),
+  e.securityProfileName,
+  href === undefined ? e.behavior.name : { text: e.behavior.name, href },
+  e.violationEventType,
+  JSON.stringify(e.metricValue),
+  e.violationEventAdditionalInfo?.confidenceLevel ?? "",
+];
+
+function explorePage(
+  dir: string,
   metric: string,
-  points: readonly Datapoint[],
   from: number,
   to: number,
-  behaviors: ReadonlyArray<{ name: string; criteria?: unknown }>,
-) {
-  const criteria = (b: { criteria?: unknown }) => (b.criteria ?? {}) as ChartCriteria;
-  const modeFor = (c: ChartCriteria) => modeOf(metric, c.durationSeconds, c.statisticalThreshold !== undefined);
-  const lead = behaviors.find(
-    (b) => criteria(b).statisticalThreshold !== undefined || criteria(b).value?.count !== undefined || criteria(b).value?.number !== undefined,
+  chart: ChartData | undefined,
+  ips: Destination[] | undefined,
+  events: readonly ViolationEvent[] | undefined,
+): string {
+  const tables: Table[] = [];
+  if (ips)
+    tables.push({
+      caption: "Destinations: first and last seen in the whole history",
+      head: ["address", "first seen (UTC)", "last seen (UTC)", "reports in the window"],
+      rows: ips.map((d) => [d.ip, iso(d.first), iso(d.last), String(d.count)]),
+      empty: "no destinations in this window",
+    });
+  if (events)
+    tables.push({
+      caption: "Events on this metric",
+      head: EVENT_HEAD,
+      rows: events.filter((e) => e.behavior.metric === metric && e.violationEventTime >= from && e.violationEventTime <= to).map((e) => eventRow(e)),
+      empty: "no events in this window",
+    });
+  const section: Section = { id: "metric", heading: chart?.title ?? metric, notes: chart?.notes, chart, tables };
+  return renderPage({ title: metric, subtitle: `${iso(from)} to ${iso(to)}, from ${dir}`, sections: [section] });
+}
+
+function writePage(file: string, html: string): void {
+  writeFileSync(file, html);
+  process.stdout.write(`page written to ${file} (${Math.round(html.length / 1024)} KB)\n`);
+}
+
+/** violations --html: the active alarms and recent events, each linking to its metric's chart. */
+function violationsPage(dir: string, state: DetectState, active: Array<[string, DetectState["alarms"][string]]>, recent: readonly ViolationEvent[]): string {
+  const history = new History(
+    join(dir, HISTORY_FOLDER),
+    { maxAgeMs: Infinity, maxBytes: Infinity },
+    true,
+    undefined,
+    undefined,
+    join(dir, LEGACY_HISTORY_FILE),
   );
-  const mode = lead ? modeFor(criteria(lead)) : "value";
-  const duration = lead ? criteria(lead).durationSeconds : undefined;
-  const upTo = points.filter((p) => p.time <= to);
-  const s = series(upTo);
-  const drawn: Array<{ time: number; value: number }> = [];
-  for (let i = 0; i < s.length; i++) {
-    const p = upTo[i]!;
-    const v = p.values[metric];
-    if (p.time < from || v === undefined) continue;
-    const numeric = numberOf(v);
-    if (numeric === undefined) drawn.push({ time: p.time, value: (v.ports ?? v.strings ?? v.numbers ?? v.cidrs ?? []).length });
-    else {
-      const m = measureAt(s, i, metric, mode, duration);
-      if (m !== undefined) drawn.push({ time: p.time, value: m.compared });
-    }
-  }
-  const lines: Array<{ value: number; label: string }> = [];
-  const notes: string[] = [];
-  for (const b of behaviors) {
-    const c = criteria(b);
-    if (modeFor(c) !== mode || c.durationSeconds !== duration) {
-      notes.push(
-        `note: ${b.name} judges ${metric}${unitOf(modeFor(c), c.durationSeconds) || " per datapoint"}; this chart is drawn${unitOf(mode, duration) || " per datapoint"}, so its threshold is not drawn`,
-      );
+  const points = history.datapoints;
+  const last = points.at(-1)?.time ?? Date.now();
+  const metrics = [...new Set([...active.map(([, s]) => s.behavior.metric), ...recent.map((e) => e.behavior.metric)].filter((m) => m !== undefined))];
+  const anchor = (metric: string) => `metric-${metrics.indexOf(metric)}`;
+  const href = (metric: string | undefined) => (metric === undefined ? undefined : `#${anchor(metric)}`);
+  const sections: Section[] = [
+    {
+      id: "summary",
+      heading: "Alarms",
+      tables: [
+        {
+          caption: `Active violations: ${active.length}`,
+          head: ["behavior", "metric", "since (UTC)", "last value", "violation id"],
+          rows: active.map(([key, s]) => {
+            const h = href(s.behavior.metric);
+            return [
+              h === undefined ? key : { text: key, href: h },
+              s.behavior.metric ?? "",
+              iso(s.violationStartTime!),
+              JSON.stringify(s.lastViolationValue),
+              s.violationId ?? "",
+            ];
+          }),
+          empty: "no active violations",
+        },
+        { caption: `Recent events: ${recent.length}`, head: EVENT_HEAD, rows: recent.map((e) => eventRow(e, href(e.behavior.metric))), empty: "no events" },
+      ],
+    },
+  ];
+  for (const metric of metrics) {
+    // From an hour before its first event here to the last datapoint, at most a week.
+    const times = [
+      ...recent.filter((e) => e.behavior.metric === metric).map((e) => e.violationEventTime),
+      ...active.filter(([, s]) => s.behavior.metric === metric).map(([, s]) => s.violationStartTime!),
+    ];
+    const from = Math.max(Math.min(...times) - 3_600_000, last - 7 * 86_400_000);
+    if (!points.some((p) => p.values[metric] !== undefined)) {
+      sections.push({
+        id: anchor(metric),
+        heading: metric,
+        notes: [`${metric} is not in the history (add it to a profile's additionalMetricsToRetainV2 to keep it)`],
+      });
       continue;
     }
-    const fixed = c.value?.count ?? c.value?.number;
-    if (fixed !== undefined) lines.push({ value: fixed, label: `${b.name}: ${c.comparisonOperator} ${fixed}` });
-    else if (c.statisticalThreshold) {
-      // The device baseline at the window's end: the percentile of the measurements before it.
-      const sorted = earlierSorted(upTo, metric, mode, duration);
-      if (sorted.length > 0) {
-        const value = percentile(sorted, c.statisticalThreshold.statistic);
-        lines.push({ value, label: `${b.name}: ${c.statisticalThreshold.statistic} of the history = ${+value.toFixed(2)}` });
-      }
-    }
+    const chart = chartFor(dir, metric, points, from, last, state);
+    sections.push({ id: anchor(metric), heading: chart.title, notes: chart.notes, chart });
   }
-  return { title: `${metric}${unitOf(mode, duration)} (alarms shaded)`, series: drawn, lines, notes };
+  return renderPage({ title: "Device Defender: violations", subtitle: `from ${dir}, last datapoint ${iso(last)}`, sections });
 }

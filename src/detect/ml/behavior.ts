@@ -95,7 +95,7 @@ export function judgeMl(
   const m = measureAt(withCurrent, earlier.length, metric, mode, undefined, false);
   if (m === undefined) return { outcome: "no-datapoint", reason: "no interval to make a rate of yet" };
   const measured = current?.count !== undefined ? { count: raw } : { number: raw };
-  const signature = JSON.stringify({ metric, confidence });
+  const signature = signatureOf(metric, confidence);
   let s = o.states[key];
   if (s === undefined || s.behavior !== signature) s = o.states[key] = { behavior: signature, collected: 0 };
   // Thirty days without a datapoint: the model expired; what comes now is learnt afresh.
@@ -120,6 +120,15 @@ export function judgeMl(
   if (s.model === undefined) return { outcome: "learning", measured, reason: `${s.collected} of ${o.minDatapoints} datapoints for the model` };
   const r = score(s.model, dp.time, m.compared);
   return { outcome: r.violates ? "violates" : "complies", measured, band: r.band, judged: m.compared };
+}
+
+/** What a model was built for, as models.json keeps it: made once per behavior, not per datapoint. */
+const signatures = new Map<string, string>();
+function signatureOf(metric: string, confidence: ConfidenceLevel): string {
+  const key = `${confidence} ${metric}`;
+  let s = signatures.get(key);
+  if (s === undefined) signatures.set(key, (s = JSON.stringify({ metric, confidence })));
+  return s;
 }
 
 /** The index of the first earlier datapoint after `time` (the history is in time order). */

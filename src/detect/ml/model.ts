@@ -154,8 +154,8 @@ function medianOfScratch(n: number): number {
   return (lower + upper) / 2;
 }
 
-function quantile(values: ArrayLike<number>, q: number): number {
-  const s = Float64Array.from(values).sort();
+function quantile(values: Float64Array, q: number): number {
+  const s = values.slice().sort();
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
@@ -218,13 +218,17 @@ export function train(times: ArrayLike<number>, values: ArrayLike<number>, o: Tr
     trainedAt: o.now,
     trainedOn: n,
   };
-  const ys = Float64Array.from(values, (x) => forward(transform, x));
+  // Plain loops: typed arrays' from() with a map function goes through the iterator protocol.
+  const ys = new Float64Array(n);
   const db = new Int32Array(n);
   const wb = new Int32Array(n);
   const wk = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    [db[i], wb[i]] = binsOf(m, times[i]!);
-    wk[i] = Math.floor(times[i]! / WEEK);
+    const t = times[i]!;
+    ys[i] = forward(transform, values[i]!);
+    db[i] = Math.floor((t % DAY) / m.dayBinMs) % nD;
+    wb[i] = Math.floor((t % WEEK) / m.weekBinMs) % nW;
+    wk[i] = Math.floor(t / WEEK);
   }
   const firstWeek = wk[0] ?? 0;
   const weeks = n > 0 ? wk[n - 1]! - firstWeek + 1 : 1;
@@ -233,11 +237,14 @@ export function train(times: ArrayLike<number>, values: ArrayLike<number>, o: Tr
   // Which points each bin's median takes, worked out once: a day bin takes its neighbours' too;
   // the week is taken bin by bin and week by week.
   const dayBins = buckets(nD, n, (i, add) => {
-    for (const o2 of [-1, 0, 1]) add((db[i]! + o2 + nD) % nD);
+    for (let o2 = -1; o2 <= 1; o2++) add((db[i]! + o2 + nD) % nD);
   });
   const weekBins = buckets(nW * weeks, n, (i, add) => add(wb[i]! * weeks + (wk[i]! - firstWeek)));
   const scaleBins = buckets(nW, n, (i, add) => add(wb[i]!));
-  const firstDay = Int32Array.from({ length: n }, (_, i) => i).filter((i) => times[i]! < times[0]! + DAY);
+  let dayEnd = 0;
+  while (dayEnd < n && times[dayEnd]! < times[0]! + DAY) dayEnd++;
+  const firstDay = new Int32Array(dayEnd);
+  for (let i = 0; i < dayEnd; i++) firstDay[i] = i;
   // The level through the window with the profiles so far; its one-step errors.
   const track = (): number => {
     let level = medianOf(firstDay, (i) => ys[i]! - m.day[db[i]!]! - m.week[wb[i]!]!);
@@ -252,7 +259,9 @@ export function train(times: ArrayLike<number>, values: ArrayLike<number>, o: Tr
     return level;
   };
   const fitScale = () => {
-    m.sigma = Math.max(1.4826 * median(errs.map(Math.abs)), 1e-12);
+    const abs = new Float64Array(n);
+    for (let i = 0; i < n; i++) abs[i] = Math.abs(errs[i]!);
+    m.sigma = Math.max(1.4826 * median(abs), 1e-12);
     for (let b = 0; b < nW; b++) m.scale[b] = scaleBins[b]!.length >= 12 ? 1.4826 * medianOf(scaleBins[b]!, (i) => Math.abs(errs[i]!)) : m.sigma;
   };
   // Two passes: profiles from the median level, the level tracked with them, the profiles again.
@@ -275,7 +284,8 @@ export function train(times: ArrayLike<number>, values: ArrayLike<number>, o: Tr
   }
   m.level = track();
   fitScale();
-  const zs = Float64Array.from(errs, (r, i) => Math.abs(r) / scaleAt(m, wb[i]!, lev[i]! + m.day[db[i]!]! + m.week[wb[i]!]!, sense.F));
+  const zs = new Float64Array(n);
+  for (let i = 0; i < n; i++) zs[i] = Math.abs(errs[i]!) / scaleAt(m, wb[i]!, lev[i]! + m.day[db[i]!]! + m.week[wb[i]!]!, sense.F);
   const tail = sense.Q >= 1 ? zs.reduce((a, b) => Math.max(a, b), 0) * 1.1 : quantile(zs, sense.Q);
   m.threshold = Math.max(sense.T, Number.isFinite(tail) ? tail : sense.T);
   return m;

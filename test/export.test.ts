@@ -252,6 +252,35 @@ describe("metrics export end to end", () => {
     }
   });
 
+  it("an export that hangs never holds back the reports (each sample is judged before it is reported)", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const s = await setup(
+      { ProcRoot: root, SampleIntervalSeconds: "300", DefaultProfile: "false", SecurityProfiles: [profile] },
+      { msPerSecond: 2, reportIntervalMs: 0 },
+    );
+    try {
+      s.start();
+      const exports = () => s.nucleus.publishes.filter((m) => m.topicName === "defender/export").length;
+      const reports = () => s.nucleus.publishes.filter((m) => m.topicName.includes("/defender/metrics/")).length;
+      await s.nucleus.waitFor(() => exports() >= 1 && reports() >= 1, 30_000, "a first export and report");
+      // IoT Core takes the next export and never answers.
+      s.nucleus.holdPublishesTo = (topic) => topic === "defender/export";
+      const held = exports();
+      await s.nucleus.waitFor(() => exports() > held, 30_000, "an export sent and left unanswered");
+      const before = reports();
+      for (let k = 1; k <= 3; k++) {
+        setDev(root, [1000 + k * 100, 10 + k, 2000 + k * 100, 20 + k]);
+        await s.nucleus.waitFor(() => reports() >= before + k, 30_000, `report ${k} while the export hangs`);
+      }
+      assert.equal(exports(), held + 1, "the queue waits for the hung export, in order, sending nothing past it");
+      s.nucleus.releaseHeld();
+      await s.nucleus.waitFor(() => exports() >= held + 4, 30_000, "the exports of the samples taken meanwhile, once it answers");
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a suppressed behavior's alarm reaches the local topic and not the alert path on IoT Core", async () => {
     const root = copyFixture("tricky");
     const quiet = {

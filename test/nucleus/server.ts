@@ -113,6 +113,8 @@ export class NucleusDouble extends EventEmitter {
   refuseConnections = false;
   /** Hold PublishToIoTCore answers (the message is spooled; the component hears nothing yet). */
   holdPublishResponses = false;
+  /** Hold only the answers to publishes on the topics this says yes to (an IoT Core slow on one topic). */
+  holdPublishesTo: ((topic: string) => boolean) | undefined;
   private held: Array<() => void> = [];
   private connectCount = 0;
   private restarts = 0;
@@ -185,6 +187,7 @@ export class NucleusDouble extends EventEmitter {
   /** Lets held PublishToIoTCore answers go. */
   releaseHeld(): void {
     this.holdPublishResponses = false;
+    this.holdPublishesTo = undefined;
     for (const r of this.held.splice(0)) r();
   }
 
@@ -488,7 +491,7 @@ export class NucleusDouble extends EventEmitter {
         const publish = { topicName, qos: req.qos as string, payload, at: Date.now() };
         this.publishes.push(publish);
         this.emit("publish", publish);
-        if (this.holdPublishResponses) this.held.push(() => this.respond(s, {}));
+        if (this.holdPublishResponses || this.holdPublishesTo?.(topicName) === true) this.held.push(() => this.respond(s, {}));
         else this.respond(s, {});
         return;
       }

@@ -61,7 +61,7 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
   });
 
   /** The bundle with the recipe's node flags, as the systemd unit starts it. */
-  function agent(args: string[], config: Record<string, unknown> = {}): ComponentProcess {
+  function agent(args: string[], config: Record<string, unknown> = {}, connectionFlags = true): ComponentProcess {
     // One agent per client id at a time (a second would take the session over): end the last test's.
     for (const earlier of running.splice(0)) void earlier.stop();
     const work = tempDir("defender-standalone-work-");
@@ -83,10 +83,14 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
       THING,
     ];
     const p = new ComponentProcess(
-      spawn(process.execPath, [...flags, BUNDLE, "run", "--config", configFile, "--work-dir", join(work, "state"), ...connection, ...args], {
-        env: { PATH: process.env.PATH, ...env, DEFENDER_TEST_MS_PER_SECOND: MS_PER_SECOND },
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
+      spawn(
+        process.execPath,
+        [...flags, BUNDLE, "run", "--config", configFile, "--work-dir", join(work, "state"), ...(connectionFlags ? connection : []), ...args],
+        {
+          env: { PATH: process.env.PATH, ...env, DEFENDER_TEST_MS_PER_SECOND: MS_PER_SECOND },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      ),
     );
     running.push(p);
     return p;
@@ -194,6 +198,87 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 10_000; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(defender.acceptedTraffic().bytes_out - before.bytes_out, 10_000);
     await stop(p);
+  });
+
+  it("a broker down at start: sampling and Detect go on, the first report is accepted once it is up, SIGTERM ends it while it is down", async () => {
+    await broker.stop();
+    try {
+      const root = copyFixture("tricky");
+      setDev(root, [1000, 10, 2000, 20]);
+      const p = agent(["--proc-root", root]);
+      await p.waitForLine(/^ERROR mqtt\.connect_failed /);
+      await p.waitForLine(/^INFO mqtt\.reconnect_scheduled .*attempt=2/);
+      await p.waitForLine(/^WARN violation\.in_alarm profile=KnownPorts/);
+      const before = defender.acceptedTraffic();
+      setDev(root, [1300, 13, 2700, 27]);
+      await p.waitForLine(/^WARN report\.not_delivered reason="not connected to AWS IoT Core"/);
+      const from = p.lines.length;
+      await broker.start();
+      await p.waitForLine(/^INFO mqtt\.connected /, 60_000, from);
+      // The traffic of the samples taken while it was down arrives, once, with the first accepted reports.
+      for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 700; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(
+        defender.acceptedTraffic().bytes_out - before.bytes_out,
+        700,
+        JSON.stringify(defender.reports.slice(-25).map((r) => [r.outcome, r.networkStats])),
+      );
+      await stop(p);
+      // Down again, and asked to stop: it stops, cleanly, without waiting for a broker.
+      const q = agent(["--proc-root", root]);
+      await q.waitForLine(/^INFO report\.accepted /);
+      await broker.stop();
+      await q.waitForLine(/^WARN mqtt\.disconnected /);
+      await stop(q);
+    } finally {
+      if (broker.proc === undefined) await broker.start();
+    }
+  });
+
+  it("connection keys from the --config file and a client id of one's own: the broker sees that id, with a persistent session", async () => {
+    const root = copyFixture("tricky");
+    const from = broker.proc!.lines.length;
+    const p = agent(
+      ["--proc-root", root],
+      {
+        endpoint: "localhost",
+        port: String(broker.port),
+        cert: device.cert,
+        key: device.key,
+        "root-ca": pki.ca,
+        "thing-name": THING,
+        "client-id": "gw-7-defender",
+      },
+      false,
+    );
+    await p.waitForLine(/^INFO report\.accepted /);
+    assert.ok(
+      p.lines.some((l) => /^INFO mqtt\.connected endpoint=localhost:\d+ client_id=gw-7-defender /.test(l)),
+      p.lines.join("\n"),
+    );
+    // mosquitto: "New client connected from ... as gw-7-defender (p5, c0, k..., u'standalone-thing')": MQTT 5, clean start off.
+    const seen = broker.proc!.lines.slice(from).find((l) => / as gw-7-defender \(/.test(l));
+    assert.match(seen ?? "", /\(p5, c0, k\d+, u'standalone-thing'\)/, broker.proc!.lines.slice(from).join("\n"));
+    await stop(p);
+  });
+
+  it("a client with no certificate is refused by the broker: the policy is mutual TLS", async () => {
+    const bare = mqtt.connect({
+      host: "127.0.0.1",
+      port: broker.port,
+      protocol: "mqtts",
+      ca: readFileSync(pki.ca),
+      servername: "localhost",
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      protocolVersion: 5,
+    });
+    const outcome = await new Promise<string>((res) => {
+      bare.once("connect", () => res("connected"));
+      bare.once("error", (e) => res(`error: ${e.message}`));
+      bare.once("close", () => res("closed"));
+    });
+    bare.end(true);
+    assert.notEqual(outcome, "connected");
   });
 
   it("a throttled answer follows the ledger: the report's traffic is carried, not lost", async () => {

@@ -308,6 +308,12 @@ export class Agent {
     const blocked = this.blockedBecause(now, config);
     if (blocked !== undefined) {
       if (this.isNew("report.blocked", blocked)) log.warn("report.not_delivered", { reason: blocked, carried_to_next: "yes" });
+      // The first sample is the first report's baseline even when that report cannot go (a broker
+      // down at start): the traffic from here on is owed to the first report that does.
+      if (s.reportCounters === undefined && sample.counters) {
+        s.reportCounters = sample.counters;
+        this.persist();
+      }
       return;
     }
     this.said.delete("report.blocked");

@@ -31,18 +31,22 @@ Commands:
   check-profile FILE | --default
               validate a security profile (the JSON of aws iot create-security-profile) and lint it;
               exit 1 on errors. --default prints the built-in profile. [--interval S] [--min-datapoints N]
-  replay --profile FILE --reports FILE [--thing NAME] [--min-datapoints N] [--history-days D]
+              [--ml-min-datapoints N] [--work-dir DIR: also show that device's ML model status]
+  replay --profile FILE --reports FILE [--thing NAME] [--min-datapoints N] [--ml-min-datapoints N] [--history-days D]
               evaluate profiles over NDJSON reports (long or short names; report_id in epoch
               seconds or milliseconds); violation events as NDJSON
-  violations [--work-dir DIR] [--json] [--recent N]
-              the active alarms and recent violation events of the component on this device
-  explore --metric NAME [--around TIME] [--window 2h] [--svg FILE] [--work-dir DIR]
+  violations [--work-dir DIR] [--json] [--recent N] [--html FILE]
+              the active alarms, ML models and recent violation events of the component on this
+              device; --html writes them as one offline page, each event linking to its chart
+  explore --metric NAME [--around TIME] [--window 2h] [--svg FILE] [--html FILE] [--work-dir DIR]
               a metric's values around a time from the local history (IPs with first/last seen
-              for aws:destination-ip-addresses); --svg writes a chart with the alarms shaded
+              for aws:destination-ip-addresses; ML bands); --svg writes a chart with the alarms
+              shaded, --html one offline page with the chart, the events and the addresses
               (DIR defaults to $DEFENDER_WORK_DIR or /greengrass/v2/work/community.greengrass.DeviceDefender)
   baseline --profile FILE (--exported FILE... | --merge SKETCHES...) [--out FILE] [--sketch-out FILE]
               the fleet's statistical thresholds: each statisticalThreshold of the profile resolved
-              to a static value from exported metrics (one message per line, plain or gzip) of
-              many things; --sketch-out writes this shard's sketches, --merge combines shards
+              to a static value from exported metrics (one message per line, plain or gzip; files
+              or folders, read in name order) of many things; --sketch-out writes this shard's
+              sketches, --merge combines shards
   help, --help, -h   show this message
 `;

@@ -13,6 +13,8 @@ import type { WorkDir } from "../store/files.js";
 import { type Logger, errorMessage } from "../util/log.js";
 import type { Traffic } from "../metrics/catalogue.js";
 import { Ledger, type LedgerNote, addTraffic } from "./ledger.js";
+import { ListRank } from "./list-rank.js";
+import { baselineWhenBlocked, rebaseOnReboot, reportTraffic } from "./report-traffic.js";
 import { logLedgerNotes } from "./ledger-log.js";
 import { reportBlocked } from "./report-gate.js";
 import { type Clock, REAL_CLOCK, Schedule, firstSampleWait } from "./schedule.js";
@@ -80,17 +82,8 @@ export class Agent {
   readonly custom: CustomMetricsReader;
   /** What collectors keep between samples (CPU times, the listener scan). */
   private readonly memory: CollectorMemory = newMemory();
-  /** Each list's entries in the previous report, so new ones are kept before old ones when a list is cut. */
-  private previousKeys = new Map<string, Set<string>>();
-  /**
-   * When a list must be cut (by the collectors, to their budget, and by the report): entries that
-   * break a profile's list behavior first, then entries new since the previous report.
-   */
-  private readonly rank = (list: string, key: string): number => {
-    if (this.opts.breaks?.(list, key)) return 0;
-    const previous = this.previousKeys.get(list);
-    return previous !== undefined && !previous.has(key) ? 1 : 2;
-  };
+  /** Which entries are kept first when a list is cut (./list-rank.ts). */
+  private readonly lists: ListRank;
   readonly counts = { samples: 0, published: 0, refused: 0 };
 
   constructor(private readonly opts: AgentOptions) {
@@ -103,6 +96,7 @@ export class Agent {
       });
     }, this.clock);
     this.custom = new CustomMetricsReader(opts.log);
+    this.lists = new ListRank(opts.breaks);
     this.file = stateFile(opts.work, opts.stateFileName);
     this.state = this.file.load() ?? initialState();
     this.ledger = new Ledger(this.state.ledger);
@@ -217,14 +211,15 @@ export class Agent {
         const bootNow = new ProcFS(settings.procRoot).bootId();
         if (bootNow !== undefined && bootNow !== this.state.bootId) this.memory.cpu = undefined;
       }
-      sample = takeSample(settings, log, now, this.memory, this.custom, this.remembered, this.rank);
+      sample = takeSample(settings, log, now, this.memory, this.custom, this.remembered, this.lists.rank);
     } catch (err) {
       log.error("sample.failed", { reason: errorMessage(err) });
       return;
     }
     this.counts.samples++;
     const s = this.state;
-    this.rebaseOnReboot(sample, config);
+    const owed = rebaseOnReboot(s, sample, config.ExcludedInterfaces);
+    if (owed) this.ledger.state.carry = addTraffic(this.ledger.state.carry, owed);
     const sinceSample = trafficSince(baselineFor(s.sampleCounters, s.bootId, sample.bootId), sample, config.ExcludedInterfaces);
     try {
       await this.opts.observer?.observe(sample, sinceSample, config);
@@ -267,22 +262,6 @@ export class Agent {
     this.persist();
   }
 
-  /**
-   * A reboot restarted the kernel's counters. The traffic between the last report and the last
-   * sample before the reboot is still owed: it goes to carry; both baselines restart at zero.
-   */
-  private rebaseOnReboot(sample: Sample, config: ComponentConfig): void {
-    const s = this.state;
-    if (s.bootId === undefined || sample.bootId === undefined || s.bootId === sample.bootId) return;
-    if (s.reportCounters && s.sampleCounters) {
-      const owed = trafficSince(s.reportCounters, { ...sample, counters: s.sampleCounters }, config.ExcludedInterfaces);
-      if (owed) this.ledger.state.carry = addTraffic(this.ledger.state.carry, owed);
-    }
-    if (s.reportCounters) s.reportCounters = {};
-    if (s.sampleCounters) s.sampleCounters = {};
-    s.bootId = sample.bootId;
-  }
-
   /** Whether a report may go now, and why not (./report-gate.ts). */
   private blockedBecause(now: number, config: ComponentConfig): string | undefined {
     const { channel } = this.opts;
@@ -308,26 +287,18 @@ export class Agent {
     const blocked = this.blockedBecause(now, config);
     if (blocked !== undefined) {
       if (this.isNew("report.blocked", blocked)) log.warn("report.not_delivered", { reason: blocked, carried_to_next: "yes" });
-      // The first sample is the first report's baseline even when that report cannot go (a broker
-      // down at start): the traffic from here on is owed to the first report that does.
-      if (s.reportCounters === undefined && sample.counters) {
-        s.reportCounters = sample.counters;
-        this.persist();
-      }
+      if (baselineWhenBlocked(s, sample)) this.persist();
       return;
     }
     this.said.delete("report.blocked");
-    const fresh = trafficSince(baselineFor(s.reportCounters, s.bootId, sample.bootId), sample, config.ExcludedInterfaces);
     const carry = this.ledger.carry;
     const hasCarry = carry.bytes_in + carry.bytes_out + carry.packets_in + carry.packets_out > 0;
-    // Without a baseline there is no network_stats (a since-boot total would be a spike), unless
-    // earlier reports' traffic is owed.
-    const traffic = fresh ? addTraffic(fresh, carry) : hasCarry && sample.counters ? carry : undefined;
+    const traffic = reportTraffic(s, carry, sample, config.ExcludedInterfaces);
     const reportId = nextReportId(s.reportId, now);
     let produced: ProducedReport;
     try {
-      produced = reportOf(sample, { ...settingsOf(config), maxBytes: this.opts.channel.maxReportBytes }, reportId, traffic, log, this.rank);
-      this.previousKeys = produced.keys;
+      produced = reportOf(sample, { ...settingsOf(config), maxBytes: this.opts.channel.maxReportBytes }, reportId, traffic, log, this.lists.rank);
+      this.lists.reported(produced.keys);
     } catch (err) {
       log.error("report.invalid", { report_id: reportId, reason: errorMessage(err) });
       return;

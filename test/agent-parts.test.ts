@@ -1,5 +1,6 @@
 // The parts the agent is made of, each on its own: which list entries are kept first, and the
-// traffic a report carries (baseline, carry, a broker down at start, a reboot).
+// traffic a report carries (baseline, carry, a broker down at start, a reboot), and the
+// standalone transport's reconnection backoff.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -10,6 +11,7 @@ import type { Sample } from "../src/agent/sample.js";
 import { initialState } from "../src/agent/state.js";
 import { countersOf } from "../src/collect/counters.js";
 import type { Snapshot } from "../src/collect/snapshot.js";
+import { reconnectDelay } from "../src/mqtt/connection.js";
 
 describe("ListRank", () => {
   it("keeps first what breaks a list behavior, then what is new since the previous report, then the rest", () => {
@@ -67,5 +69,22 @@ describe("the traffic a report carries", () => {
     assert.equal(state.bootId, "boot-2");
     assert.deepEqual(reportTraffic(state, ZERO_TRAFFIC, sample(300, "boot-2"), []), { bytes_in: 300, bytes_out: 600, packets_in: 3, packets_out: 6 });
     assert.equal(rebaseOnReboot(state, sample(400, "boot-2"), []), undefined, "the same boot: nothing to rebase");
+  });
+});
+
+describe("the reconnection backoff", () => {
+  const backoff = { initialMs: 1000, maxMs: 120_000, stableMs: 60_000 };
+  it("doubles from 1 s to a cap of 2 minutes, each wait between half and all of its step", () => {
+    const steps = [1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 120_000, 120_000];
+    steps.forEach((step, attempt) => {
+      assert.equal(reconnectDelay(backoff, attempt, 0), step / 2, `attempt ${attempt}: the least`);
+      assert.equal(reconnectDelay(backoff, attempt, 0.999999), step, `attempt ${attempt}: the most`);
+    });
+  });
+
+  it("spreads a fleet: waits for one attempt take the whole range, not one value", () => {
+    const waits = new Set(Array.from({ length: 100 }, (_, i) => reconnectDelay(backoff, 3, i / 100)));
+    assert.equal(waits.size, 100);
+    assert.ok(Math.min(...waits) >= 4000 && Math.max(...waits) <= 8000);
   });
 });

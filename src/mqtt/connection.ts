@@ -26,6 +26,16 @@ export interface Backoff {
   stableMs: number;
 }
 
+/**
+ * The wait before reconnection attempt `attempt` (0 first): capped exponential backoff with
+ * "equal jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter"), never less than half
+ * the step, so a fleet that lost its broker spreads out. `random` in [0, 1).
+ */
+export function reconnectDelay(backoff: Backoff, attempt: number, random: number): number {
+  const cap = Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempt);
+  return Math.round(cap / 2 + (random * cap) / 2);
+}
+
 export interface MqttEvents {
   /** A message on a subscribed topic. */
   message(topic: string, payload: Buffer): void;
@@ -207,10 +217,7 @@ export class MqttTransport implements Transport {
     // once (a session taken over, a policy that refuses a subscription) keeps backing off.
     if (this.upSince !== undefined && performance.now() - this.upSince > this.backoff.stableMs) this.attempt = 0;
     this.upSince = undefined;
-    // Capped exponential backoff with "equal jitter" (AWS Architecture Blog, "Exponential Backoff
-    // And Jitter"): never less than half the step, so a fleet that lost its broker spreads out.
-    const cap = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.attempt);
-    const delay = Math.round(cap / 2 + (this.random() * cap) / 2);
+    const delay = reconnectDelay(this.backoff, this.attempt, this.random());
     this.attempt++;
     this.log.info("mqtt.reconnect_scheduled", { in_ms: delay, attempt: this.attempt });
     this.retryTimer = setTimeout(() => {

@@ -17,6 +17,7 @@ import { ROOT, copyFixture, maybe, tempDir } from "./helpers.js";
 import { ComponentProcess, recipeRun, setDev } from "./nucleus/harness.js";
 import { Pki } from "./pki.js";
 import { Broker, brokerSkipReason, deviceAcl, freePort } from "./standalone/broker.js";
+import { relay } from "./standalone/proxy.js";
 import { type ServiceDouble, serviceDouble } from "./standalone/service.js";
 
 const skip = brokerSkipReason();
@@ -39,6 +40,7 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
   let device: { cert: string; key: string };
   let defender: ServiceDouble["defender"];
   let violations: ServiceDouble["violations"];
+  let hold: ServiceDouble["hold"];
   const running: ComponentProcess[] = [];
 
   before(async () => {
@@ -51,7 +53,7 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     chmodSync(device.key, 0o600);
     broker = new Broker(dir, pki, await freePort(), THING);
     await broker.start();
-    ({ client: service, defender, violations } = await serviceDouble(broker, pki));
+    ({ client: service, defender, violations, hold } = await serviceDouble(broker, pki));
   });
 
   after(async () => {
@@ -279,6 +281,31 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     });
     bare.end(true);
     assert.notEqual(outcome, "connected");
+  });
+
+  it("an answer that comes while the device is away waits in its persistent session: the report is accepted after the reconnection", async () => {
+    const link = await relay(broker.port);
+    try {
+      const root = copyFixture("tricky");
+      const p = agent(["--proc-root", root, "--port", String(link.port)]);
+      await p.waitForLine(/^INFO report\.accepted /);
+      hold.on = true;
+      const from = p.lines.length;
+      const id = /report_id=(\d+)/.exec(await p.waitForLine(/^INFO report\.published report_id=\d+ /, 60_000, from))![1]!;
+      for (let i = 0; i < 1200 && !defender.reports.some((r) => String(r.reportId) === id); i++) await new Promise((r) => setTimeout(r, 25));
+      // The service has the report; the device's uplink goes before the answer does.
+      link.cut();
+      await p.waitForLine(/^WARN mqtt\.disconnected /, 60_000, from);
+      await hold.release();
+      link.open();
+      await p.waitForLine(/^INFO mqtt\.connected .*session_present=true/, 60_000, from);
+      await p.waitForLine(new RegExp(`^INFO report\\.accepted report_id=${id} `), 60_000, from);
+      assert.equal(p.count(new RegExp(`report\\.(unconfirmed|presumed_lost|traffic_carried) report_id=${id} `)), 0, p.lines.slice(from).join("\n"));
+      await stop(p);
+    } finally {
+      hold.on = false;
+      await link.close();
+    }
   });
 
   it("a throttled answer follows the ledger: the report's traffic is carried, not lost", async () => {

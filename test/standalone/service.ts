@@ -12,6 +12,8 @@ export interface ServiceDouble {
   client: mqtt.MqttClient;
   defender: DeviceDefenderService;
   violations: Array<{ topic: string; event: Record<string, unknown> }>;
+  /** While set, answers are kept back (the service slow to answer); release() sends them. */
+  hold: { on: boolean; release(): Promise<void> };
 }
 
 export async function serviceDouble(broker: Broker, pki: Pki): Promise<ServiceDouble> {
@@ -41,7 +43,19 @@ export async function serviceDouble(broker: Broker, pki: Pki): Promise<ServiceDo
     if (topic.startsWith("defender/violations/"))
       return void violations.push({ topic, event: JSON.parse(payload.toString("utf8")) as Record<string, unknown> });
     const answer = defender.receive(topic, payload);
-    if (answer) void client.publishAsync(answer.topic, answer.payload, { qos: 1 });
+    if (!answer) return;
+    const send = () => client.publishAsync(answer.topic, answer.payload, { qos: 1 });
+    if (hold.on) held.push(send);
+    else void send();
   });
-  return { client, defender, violations };
+  const held: Array<() => Promise<unknown>> = [];
+  const hold = {
+    on: false,
+    /** Sends what was held; resolves once the broker has taken each answer. */
+    async release() {
+      hold.on = false;
+      await Promise.all(held.splice(0).map((send) => send()));
+    },
+  };
+  return { client, defender, violations, hold };
 }

@@ -110,8 +110,16 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
 
   it("the first report is accepted, its answers subscribed before it went; a violation reaches IoT Core", async () => {
     const root = copyFixture("tricky");
+    const brokerFrom = broker.proc!.lines.length;
     const p = agent(["--proc-root", root], { ViolationIoTTopic: "defender/violations/{thing}" });
     await p.waitForLine(/^INFO report\.accepted report_id=/);
+    // At the broker: the answer topics subscribed before the first report, which came at QoS 1.
+    const seen = broker.proc!.lines.slice(brokerFrom);
+    const subscribed = seen.findIndex((l) => /Received SUBSCRIBE from standalone-thing/.test(l));
+    const reported = seen.findIndex((l) =>
+      /Received PUBLISH from standalone-thing \(d0, q1, r0, m\d+, '\$aws\/things\/standalone-thing\/defender\/metrics\/json'/.test(l),
+    );
+    assert.ok(subscribed >= 0 && reported > subscribed, seen.join("\n"));
     const connected = p.lines.findIndex((l) => /^INFO mqtt\.connected endpoint=localhost:\d+ client_id=standalone-thing session_present=false/.test(l));
     const published = p.lines.findIndex((l) => /^INFO report\.published .*topic=\$aws\/things\/standalone-thing\/defender\/metrics\/json/.test(l));
     assert.ok(connected >= 0 && connected < published, p.lines.join("\n"));
@@ -151,6 +159,37 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
         packets_out: sum.packets_out - before.packets_out,
       },
       { bytes_in: 4000, bytes_out: 7000, packets_in: 40, packets_out: 70 },
+    );
+    await stop(p);
+  });
+
+  it("a one-hour outage (in scaled time): every sample's traffic reaches the accepted reports, once", async () => {
+    const root = copyFixture("tricky");
+    setDev(root, [1000, 10, 2000, 20]);
+    const p = agent(["--proc-root", root]);
+    await p.waitForLine(/^INFO report\.accepted /);
+    const before = defender.acceptedTraffic();
+    await broker.stop();
+    await p.waitForLine(/^WARN mqtt\.disconnected /);
+    // An hour is 3,600 configured seconds, 18 s here: twelve samples, the counters moving in between.
+    const hour = 3600 * Number(MS_PER_SECOND);
+    for (let k = 1; k <= 4; k++) {
+      await new Promise((r) => setTimeout(r, hour / 4));
+      setDev(root, [1000 + k * 1000, 10 + k * 10, 2000 + k * 3000, 20 + k * 30]);
+    }
+    const from = p.lines.length;
+    await broker.start();
+    await p.waitForLine(/^INFO mqtt\.connected /, 60_000, from);
+    for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 12_000; i++) await new Promise((r) => setTimeout(r, 25));
+    const sum = defender.acceptedTraffic();
+    assert.deepEqual(
+      {
+        bytes_in: sum.bytes_in - before.bytes_in,
+        bytes_out: sum.bytes_out - before.bytes_out,
+        packets_in: sum.packets_in - before.packets_in,
+        packets_out: sum.packets_out - before.packets_out,
+      },
+      { bytes_in: 4000, bytes_out: 12_000, packets_in: 40, packets_out: 120 },
     );
     await stop(p);
   });

@@ -3,13 +3,10 @@
 // IPC connection (ipc.ts), the configuration source (config-source.ts), the report channel and
 // the service's answers (report-answers.ts), and the violation outbox (violation-outbox.ts).
 
-import { Agent } from "../agent/agent.js";
-import { reportChannel } from "../agent/report-channel.js";
-import { Outboxes } from "../outbox/outboxes.js";
-import { intervalFloor, logConfiguration } from "../config/apply.js";
+import { logConfiguration } from "../config/apply.js";
 import { msPerSecondFrom } from "../config/environment.js";
 import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
-import { Detector } from "../detect/detector.js";
+import { Edge } from "../core/edge.js";
 import { WorkDir } from "../store/files.js";
 import { LogOnce, createLogger } from "../util/log.js";
 import { collectGarbageEvery } from "../util/memory.js";
@@ -32,7 +29,6 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const work = new WorkDir(env.DEFENDER_WORK_DIR || process.cwd(), log);
   let config: ComponentConfig = DEFAULT_CONFIG;
 
-  const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond, exportMaxBytes: maxReportBytes(runtime) });
   // The connection is made below (its events need the agent); the transport reads it when used.
   const link: IpcLink = {
     get current() {
@@ -43,25 +39,16 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     },
   };
   const transport = new IpcTransport(link, maxReportBytes(runtime));
-  const outboxes = new Outboxes(work, log, thingName, transport);
-  const deliverViolations = () => outboxes.deliver(config);
-  const channel = reportChannel(transport, thingName, log, "not connected to the Greengrass nucleus");
-
-  const agent = new Agent({
-    channel,
-    log,
+  const edge = new Edge({
     work,
-    minIntervalSeconds: intervalFloor,
+    thingName,
+    log,
     msPerSecond,
-    breaks: (list, key) => detector.breaks(list, key),
-    observer: {
-      observe(sample, traffic, cfg) {
-        // Every sample is judged; one that sees no network at all is none (the log says why).
-        outboxes.take(detector.judge(sample, traffic), cfg);
-      },
-    },
+    transport,
+    offline: "not connected to the Greengrass nucleus",
+    exportMaxBytes: maxReportBytes(runtime),
   });
-  const answers = new ReportAnswers(thingName, log, (a) => agent.answer(a.reportId, a.accepted, a.code));
+  const answers = new ReportAnswers(thingName, log, (a) => edge.answer(a));
   const subscribeAnswers = () => {
     const client = connection.current;
     if (client === undefined) return;
@@ -69,7 +56,6 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     void answers.use(client, config.Format);
   };
 
-  let started = false;
   const configSource = new ConfigSource({
     log,
     work,
@@ -78,20 +64,13 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     current: () => config,
     apply(doc) {
       config = logConfiguration(doc, config, log);
-      detector.configure(config);
       // A configuration the nucleus applied without asking (the first one, a local deployment):
       // say once which grant a configured topic lacks, rather than failing every publish silently.
       for (const p of configurationProblems(doc, config, thingName, runtime)) {
         if (p.includes("accessControl")) once.say("ERROR", p, "config.not_granted", { problem: p });
       }
-      if (!started) {
-        started = true;
-        agent.start(config);
-      } else {
-        agent.setConfig(config);
-      }
+      edge.configure(config);
       subscribeAnswers();
-      deliverViolations();
     },
   });
 
@@ -100,19 +79,25 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     socketPath,
     {
       async onConnected(client, nucleus) {
-        agent.connected(nucleus);
+        edge.connected(nucleus);
         await configSource.attach(client);
         subscribeAnswers();
-        deliverViolations();
+        edge.deliver();
       },
       onDisconnected() {
-        agent.disconnected();
+        edge.lost();
       },
     },
     { initialMs: Math.max(50, msPerSecond), maxMs: 60 * msPerSecond },
   );
 
-  log.info("component.starting", { thing: thingName, version: COMPONENT_VERSION, transport: IPC_TRANSPORT, runtime, max_report_bytes: channel.maxReportBytes });
+  log.info("component.starting", {
+    thing: thingName,
+    version: COMPONENT_VERSION,
+    transport: IPC_TRANSPORT,
+    runtime,
+    max_report_bytes: transport.maxReportBytes,
+  });
   const cached = configSource.cached();
   if (cached !== undefined) {
     // Sampling and Detect go on even if the nucleus cannot be reached; its configuration follows.
@@ -126,6 +111,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
+  const agent = edge.agent;
   log.info("component.stopping", { signal, published: agent.counts.published, accepted: answers.counts.accepted, rejected: answers.counts.rejected });
   stopCollecting();
   const deadline = new Promise<void>((res) => setTimeout(res, SHUTDOWN_DEADLINE_MS));
@@ -144,15 +130,7 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     })(),
     deadline,
   ]);
-  const t = agent.totals;
-  log.info("component.stopped", {
-    accepted: t.accepted,
-    rejected: t.rejected,
-    unconfirmed: t.unconfirmed,
-    presumed_lost: t.presumedLost,
-    violations_pending: outboxes.violations.pending,
-    exports_pending: outboxes.exports.size,
-  });
+  log.info("component.stopped", edge.summary());
   return 0;
 }
 

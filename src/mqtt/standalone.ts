@@ -3,13 +3,9 @@
 // transport (./connection.ts) instead of Greengrass IPC. Detect never waits for the broker: a
 // device that cannot reach AWS IoT Core is still judged, and its events wait in the outbox.
 
-import { Agent } from "../agent/agent.js";
 import { AnswerBook } from "../agent/answers.js";
-import { reportChannel } from "../agent/report-channel.js";
-import { Outboxes } from "../outbox/outboxes.js";
-import { intervalFloor } from "../config/apply.js";
 import type { ComponentConfig } from "../config/schema.js";
-import { Detector } from "../detect/detector.js";
+import { Edge } from "../core/edge.js";
 import { responseTopics } from "../report/topics.js";
 import { WorkDir } from "../store/files.js";
 import type { Logger } from "../util/log.js";
@@ -36,9 +32,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
   const thingName = identity.settings["thing-name"];
   for (const w of identity.warnings) log[w.level === "ERROR" ? "error" : "warn"](w.event, w.fields);
   const work = new WorkDir(o.workDir, log);
-  const detector = new Detector({ work, thingName, log, config: () => config, msPerSecond });
-  detector.configure(config);
-  const book = new AnswerBook(log, (a) => agent.answer(a.reportId, a.accepted, a.code));
+  const book = new AnswerBook(log, (a) => edge.answer(a));
   const [acceptedTopic, rejectedTopic] = responseTopics(thingName, config.Format);
   const transport = new MqttTransport(
     identity,
@@ -48,31 +42,16 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
         if (topic === acceptedTopic || topic === rejectedTopic) book.received(config.Format, topic === acceptedTopic, payload);
       },
       ready() {
-        agent.connected(transport.holder()!);
-        deliverViolations();
+        edge.connected(transport.holder()!);
       },
       lost() {
-        agent.disconnected();
+        edge.lost();
       },
     },
     { initialMs: Math.max(50, msPerSecond), maxMs: 120 * msPerSecond, stableMs: 60 * msPerSecond },
   );
-  const outboxes = new Outboxes(work, log, thingName, transport, o.appendViolation);
-  const deliverViolations = () => outboxes.deliver(config);
-
-  const agent = new Agent({
-    channel: reportChannel(transport, thingName, log, "not connected to AWS IoT Core"),
-    log,
-    work,
-    minIntervalSeconds: intervalFloor,
-    msPerSecond,
-    breaks: (list, key) => detector.breaks(list, key),
-    observer: {
-      observe(sample, traffic, cfg) {
-        outboxes.take(detector.judge(sample, traffic), cfg);
-      },
-    },
-  });
+  const edge = new Edge({ work, thingName, log, msPerSecond, transport, offline: "not connected to AWS IoT Core", onEvent: o.appendViolation });
+  const agent = edge.agent;
 
   log.info("standalone.starting", {
     thing: thingName,
@@ -84,7 +63,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
   // Answers must be subscribed before the first report: the transport is ready only once they are.
   if (config.PublishMetrics) await transport.subscribe([acceptedTopic, rejectedTopic]);
   transport.start();
-  agent.start(config);
+  edge.configure(config);
   const stopCollecting = collectGarbageEvery(3600 * msPerSecond);
 
   const signal = await new Promise<string>((resolve) => {
@@ -95,19 +74,11 @@ export async function runStandalone(o: StandaloneOptions): Promise<number> {
   stopCollecting();
   await Promise.race([
     (async () => {
-      await agent.stop();
+      await edge.stop();
       await transport.close();
     })(),
     new Promise<void>((res) => setTimeout(res, SHUTDOWN_DEADLINE_MS)),
   ]);
-  const t = agent.totals;
-  log.info("standalone.stopped", {
-    accepted: t.accepted,
-    rejected: t.rejected,
-    unconfirmed: t.unconfirmed,
-    presumed_lost: t.presumedLost,
-    violations_pending: outboxes.violations.pending,
-    exports_pending: outboxes.exports.size,
-  });
+  log.info("standalone.stopped", edge.summary());
   return 0;
 }

@@ -347,6 +347,35 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     }
   });
 
+  it("a connection dropped mid-publish (the report sent, its PUBACK never back): resent on the reconnection, accepted once", async () => {
+    const link = await relay(broker.port);
+    try {
+      const root = copyFixture("tricky");
+      const p = agent(["--proc-root", root, "--port", String(link.port)]);
+      await p.waitForLine(/^INFO report\.accepted /);
+      const from = p.lines.length;
+      const seenBefore = defender.reports.length;
+      // The broker's side goes quiet: the next report reaches the service, but no PUBACK and no answer come back.
+      link.stall();
+      for (let i = 0; i < 2400 && defender.reports.length === seenBefore; i++) await new Promise((r) => setTimeout(r, 25));
+      const id = String(defender.reports[seenBefore]!.reportId);
+      assert.equal(
+        p.count(/^INFO report\.published /),
+        p.lines.slice(0, from).filter((l) => /^INFO report\.published /.test(l)).length,
+        "its publish never completed",
+      );
+      link.cut();
+      link.open();
+      await p.waitForLine(/^INFO mqtt\.connected .*session_present=true/, 60_000, from);
+      await p.waitForLine(new RegExp(`^INFO report\\.accepted report_id=${id} `), 60_000, from);
+      assert.equal(p.count(new RegExp(`^INFO report\\.accepted report_id=${id} `)), 1, "said once, though the service may have seen it twice");
+      assert.equal(p.count(new RegExp(`report\\.(presumed_lost|traffic_carried|double_counted) report_id=${id} `)), 0, p.lines.slice(from).join("\n"));
+      await stop(p);
+    } finally {
+      await link.close();
+    }
+  });
+
   it("a throttled answer follows the ledger: the report's traffic is carried, not lost", async () => {
     defender.minIntervalMs = 1e12;
     try {

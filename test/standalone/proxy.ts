@@ -7,6 +7,8 @@ export interface Relay {
   port: number;
   /** Drops every relayed connection and refuses new ones until open(). */
   cut(): void;
+  /** From now on the broker's bytes no longer reach the client (its acks and messages are lost), until cut(). */
+  stall(): void;
   open(): void;
   close(): Promise<void>;
 }
@@ -14,6 +16,7 @@ export interface Relay {
 export async function relay(targetPort: number): Promise<Relay> {
   const sockets = new Set<Socket>();
   let refusing = false;
+  let stalled = false;
   const server: Server = createServer((client) => {
     if (refusing) return void client.destroy();
     const upstream = connect(targetPort, "127.0.0.1");
@@ -22,7 +25,10 @@ export async function relay(targetPort: number): Promise<Relay> {
       s.on("close", () => sockets.delete(s));
       s.on("error", () => undefined);
     }
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on("data", (chunk: Buffer) => {
+      if (!stalled) client.write(chunk);
+    });
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
@@ -30,8 +36,12 @@ export async function relay(targetPort: number): Promise<Relay> {
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    stall() {
+      stalled = true;
+    },
     cut() {
       refusing = true;
+      stalled = false;
       for (const s of sockets) s.destroy();
     },
     open() {

@@ -194,6 +194,35 @@ describe("statistical thresholds: the device's own baseline", () => {
     assert.deepEqual(verdicts, ["learning", "learning", "learning", "complies", "violates", "complies"]);
   });
 
+  it("ordinary datapoints above the percentile do not wear the baseline down; a storm's run stays out of it until it ends", () => {
+    const b: Behavior = {
+      name: "b",
+      metric: "aws:num-established-tcp-connections",
+      criteria: { comparisonOperator: "less-than-equals", statisticalThreshold: { statistic: "p90" } },
+    };
+    const conns = (t: number, n: number) => dp(t, { "aws:num-established-tcp-connections": { count: n } });
+    // 3,000 samples of 0-99 connections, evenly spread: about 10% are above p90 by definition.
+    const points = Array.from({ length: 3000 }, (_, i) => conns(i * 300_000, (i * 37) % 100));
+    const states: AlarmStates = {};
+    const history: Datapoint[] = [];
+    const thresholds: number[] = [];
+    for (const d of points) {
+      thresholds.push(evaluate([profile(b)], history, d, states, { ...opts, minStatisticalDatapoints: 30 }).verdicts[0]!.threshold ?? NaN);
+      history.push(d);
+    }
+    // Kept out for good, each of them would lower the next p90 (it had fallen to 58 here before this was fixed).
+    const last = thresholds.at(-1)!;
+    assert.ok(last >= 88 && last <= 90, `about the true p90 of 0-99: ${last}`);
+    // A storm of two samples after them: both violate (the first stays out of the baseline while the run lasts).
+    const storm = [conns(3000 * 300_000, 5000), conns(3001 * 300_000, 5000)];
+    const outcomes = storm.map((d) => {
+      const v = evaluate([profile(b)], history, d, states, { ...opts, minStatisticalDatapoints: 30 }).verdicts[0]!.outcome;
+      history.push(d);
+      return v;
+    });
+    assert.deepEqual(outcomes, ["violates", "violates"]);
+  });
+
   it("the blog's greater-than p99.99 flags nearly everything; less-than-equals is what it meant", () => {
     const make = (op: "greater-than" | "less-than-equals"): Behavior => ({
       name: op,

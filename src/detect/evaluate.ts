@@ -6,7 +6,7 @@ import type { MetricValue } from "../metrics/catalogue.js";
 import { type AlarmState, type AlarmStates, type ViolationEvent, invalidateRemoved, invalidateSilent, stateKey, step } from "./alarms.js";
 import { eventValue, listComplies, numberComplies } from "./compliance.js";
 import { type Datapoint, numberOf } from "./datapoint.js";
-import { type Baselines, type Points, type Series, earlierSorted, measureAt, modeOf, percentile, series, withoutTimes } from "./measure.js";
+import { type Baselines, type Points, type Series, earlierSorted, measureAt, modeOf, percentileOf, series, sizeOf, withoutTimes } from "./measure.js";
 import { type Behavior, type SecurityProfile, skipReason } from "./profile-schema.js";
 import { type MlJudgeOptions, judgeMl } from "./ml/behavior.js";
 import type { Expectation } from "./ml/model.js";
@@ -79,18 +79,24 @@ export function evaluate(
         verdict.measuredCut,
       );
       if (event) events.push(event);
-      if (verdict.outcome === "violates" && b.criteria?.statisticalThreshold !== undefined) exclude(states[key]!, dp.time, earlier);
+      if (b.criteria?.statisticalThreshold !== undefined) {
+        if (verdict.outcome === "violates") exclude(states[key]!, dp.time, earlier);
+        // The run is over: its datapoints are ordinary history again. Kept out for good, every
+        // datapoint above p99 (1% of normal ones) would lower the next p99, and so on down.
+        else if (!states[key]!.inAlarm) delete states[key]!.excluded;
+      }
     }
   }
   return { events, verdicts };
 }
 
 /**
- * A datapoint that violates a statistical behavior stays out of that behavior's baseline: a device
- * baseline learns what is normal, and an attack must not teach it that the attack is (with fewer
- * than 100 datapoints p99 is the maximum, so one storm datapoint in the baseline would hide the
- * next). The cloud's fleet percentile is not moved by one device either. Kept while the history
- * keeps the datapoint; at most MAX_EXCLUDED.
+ * While a statistical behavior's violating run lasts (from its first violating datapoint until it
+ * complies out of alarm), those datapoints stay out of its baseline: an attack in progress must
+ * not teach the baseline that it is normal (with fewer than 100 datapoints p99 is the maximum, so
+ * one storm datapoint would hide the next and the alarm would never be raised). When the run ends
+ * they are ordinary history again, so ordinary datapoints above the percentile never wear the
+ * baseline down. At most MAX_EXCLUDED, and only while the history keeps them.
  */
 function exclude(s: AlarmState, time: number, history: Series): void {
   const oldest = history.length > 0 ? history.timeAt(0) : time;
@@ -135,11 +141,12 @@ function judge(
       all = opts.baselines ? opts.baselines.sorted(earlier, metric, mode, c.durationSeconds) : earlierSorted(earlier, metric, mode, c.durationSeconds);
       cache.set(key, all);
     }
-    const sorted = withoutTimes(all, earlier, excluded, metric, mode, c.durationSeconds);
-    if (sorted.length < opts.minStatisticalDatapoints) {
-      return { outcome: "learning", measured, reason: `${sorted.length} of ${opts.minStatisticalDatapoints} datapoints for the device baseline` };
+    const baseline = withoutTimes(all, earlier, excluded, metric, mode, c.durationSeconds);
+    const size = sizeOf(baseline);
+    if (size < opts.minStatisticalDatapoints) {
+      return { outcome: "learning", measured, reason: `${size} of ${opts.minStatisticalDatapoints} datapoints for the device baseline` };
     }
-    threshold = percentile(sorted, c.statisticalThreshold!.statistic);
+    threshold = percentileOf(baseline, c.statisticalThreshold!.statistic);
     const ok = numberComplies(op, m.compared, threshold);
     // A rate's threshold is shown in the measurement's units (per window, or per interval).
     return { outcome: ok ? "complies" : "violates", measured, threshold: mode === "rate" ? (threshold * m.value) / m.compared || threshold : threshold };

@@ -179,10 +179,19 @@ export class Baselines {
   }
 }
 
+/** A baseline (sorted values) with some of its values left out (`removed`, sorted, each one in `sorted`). */
+export interface Baseline {
+  sorted: readonly number[];
+  removed: readonly number[];
+}
+
+/** How many values the baseline holds. */
+export const sizeOf = (b: Baseline): number => b.sorted.length - b.removed.length;
+
 /**
- * A baseline without the measurements of the datapoints at `times` (those a behavior judged
- * violating): sorted values, a copy when anything is left out. Times no longer in the history are
- * ignored.
+ * The baseline without the measurements of the datapoints at `times` (those a behavior judged
+ * violating). Nothing is copied: the left-out values are listed beside the sorted ones. Times no
+ * longer in the history are ignored.
  */
 export function withoutTimes(
   sorted: readonly number[],
@@ -191,9 +200,9 @@ export function withoutTimes(
   metric: string,
   mode: Mode,
   durationSeconds: number | undefined,
-): readonly number[] {
-  if (times.length === 0 || history.length === 0) return sorted;
-  let out: number[] | undefined;
+): Baseline {
+  const removed: number[] = [];
+  if (times.length === 0 || history.length === 0) return { sorted, removed };
   for (const t of times) {
     // The history is in time order: find the datapoint by binary search.
     let lo = 0;
@@ -205,12 +214,42 @@ export function withoutTimes(
     }
     if (lo >= history.length || history.timeAt(lo) !== t) continue;
     const m = measureAt(history, lo, metric, mode, durationSeconds);
-    if (m === undefined) continue;
-    out ??= [...sorted];
-    const at = lowerBound(out, m.compared);
-    if (out[at] === m.compared) out.splice(at, 1);
+    if (m !== undefined && sorted[lowerBound(sorted, m.compared)] === m.compared) removed.push(m.compared);
   }
-  return out ?? sorted;
+  // Each left-out time is its own datapoint, so its value has its own copy in `sorted`.
+  removed.sort((x, y) => x - y);
+  return { sorted, removed };
+}
+
+/**
+ * Nearest-rank percentile of a baseline with values left out, without building it: the smallest
+ * value whose count of kept values at or below it reaches the rank (binary search over `sorted`).
+ */
+export function percentileOf(b: Baseline, statistic: string): number {
+  if (b.removed.length === 0) return percentile(b.sorted, statistic);
+  const n = sizeOf(b);
+  const p = Number(statistic.slice(1));
+  const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
+  const atOrBelow = (v: number) => upperBound(b.sorted, v) - upperBound(b.removed, v);
+  let lo = 0;
+  let hi = b.sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (atOrBelow(b.sorted[mid]!) >= rank) hi = mid;
+    else lo = mid + 1;
+  }
+  return b.sorted[lo]!;
+}
+
+function upperBound(sorted: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The earlier measurements, sorted (what Baselines keeps incrementally). */

@@ -12,7 +12,7 @@ import { ProcFS } from "../procfs/fs.js";
 import type { WorkDir } from "../store/files.js";
 import { type Logger, errorMessage } from "../util/log.js";
 import type { Traffic } from "../metrics/catalogue.js";
-import { Ledger, type LedgerNote, addTraffic } from "./ledger.js";
+import { Ledger, type LedgerNote, addTraffic, isZero } from "./ledger.js";
 import { ListRank } from "./list-rank.js";
 import { baselineWhenBlocked, rebaseOnReboot, reportTraffic } from "./report-traffic.js";
 import { logLedgerNotes } from "./ledger-log.js";
@@ -292,7 +292,6 @@ export class Agent {
     }
     this.said.delete("report.blocked");
     const carry = this.ledger.carry;
-    const hasCarry = carry.bytes_in + carry.bytes_out + carry.packets_in + carry.packets_out > 0;
     const traffic = reportTraffic(s, carry, sample, config.ExcludedInterfaces);
     const reportId = nextReportId(s.reportId, now);
     let produced: ProducedReport;
@@ -309,7 +308,7 @@ export class Agent {
       report_id: reportId,
       bytes: produced.payload.length,
       network_stats: traffic ? JSON.stringify(traffic) : "none",
-      carried: hasCarry ? JSON.stringify(carry) : "none",
+      carried: isZero(carry) ? "none" : JSON.stringify(carry),
     });
     this.logNotes(this.ledger.sent({ reportId, traffic, sentAt: now, nucleus: channel.holder()! }));
     if (sample.counters) s.reportCounters = sample.counters;

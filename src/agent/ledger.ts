@@ -40,7 +40,7 @@ export function addTraffic(a: Traffic, b: Traffic | undefined): Traffic {
   };
 }
 
-const isZero = (t: Traffic) => t.bytes_in === 0 && t.bytes_out === 0 && t.packets_in === 0 && t.packets_out === 0;
+export const isZero = (t: Traffic) => t.bytes_in === 0 && t.bytes_out === 0 && t.packets_in === 0 && t.packets_out === 0;
 
 const OutstandingSchema = z.object({
   reportId: z.number(),

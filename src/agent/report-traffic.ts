@@ -9,11 +9,9 @@
 //   sample before the reboot is still owed (to carry), and both baselines restart at zero.
 
 import type { Traffic } from "../metrics/catalogue.js";
-import { addTraffic } from "./ledger.js";
+import { addTraffic, isZero } from "./ledger.js";
 import { type Sample, trafficSince } from "./sample.js";
 import { type State, baselineFor } from "./state.js";
-
-const isZero = (t: Traffic) => t.bytes_in + t.bytes_out + t.packets_in + t.packets_out === 0;
 
 /** network_stats for a report of `sample`, or undefined for none. */
 export function reportTraffic(state: State, carry: Traffic, sample: Sample, excluded: readonly string[]): Traffic | undefined {

@@ -1,6 +1,6 @@
 // check-profile and replay: the device-side Detect tools that need no Greengrass.
 
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { DEFAULT_CONFIG } from "../config/schema.js";
@@ -18,7 +18,7 @@ import { toLongNames } from "../report/names.js";
 import { ReportSchema } from "../report/schema.js";
 import { describeZodError } from "../util/zod-errors.js";
 import { CommandError, UsageError } from "./errors.js";
-import { parseCommandLine, parseOptions, wholeNumber } from "./options.js";
+import { parseCommandLine, parseOptions, readJsonFile, wholeNumber } from "./options.js";
 
 export const DEFAULT_MIN_STATISTICAL_DATAPOINTS = DEFAULT_CONFIG.StatisticalMinDatapoints;
 
@@ -97,19 +97,8 @@ export function describeStatus(s: ModelStatus): string {
 /** The models in a work folder (models.json), checked as the component checks it; none when there is no file. */
 export function readModels(dir: string): MlStates {
   const path = join(dir, MODELS_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw new CommandError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new CommandError(`${path}: not valid JSON (${(err as Error).message})`);
-  }
+  if (!existsSync(path)) return {};
+  const doc = readJsonFile(path, "ML models");
   const parsed = ModelsFileSchema.safeParse(doc);
   if (!parsed.success) throw new CommandError(`${path}: not the component's models: ${describeZodError(parsed.error, doc)}`);
   return parsed.data.behaviors;

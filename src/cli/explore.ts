@@ -14,7 +14,7 @@ import { type Section, type Table, renderPage } from "../page/html.js";
 import { CommandError, UsageError } from "./errors.js";
 import { parseOptions, wholeNumber } from "./options.js";
 import { describeStatus, readModels } from "./detect.js";
-import { modelStatus } from "../detect/ml/behavior.js";
+import { type MlStates, modelStatus } from "../detect/ml/behavior.js";
 import { DEVICE_METRICS } from "../metrics/catalogue.js";
 
 export const DEFAULT_WORK_DIR = "/greengrass/v2/work/community.greengrass.DeviceDefender";
@@ -51,7 +51,7 @@ export function violationsCommand(argv: string[]): number {
   const models = readModels(dir);
   const now = Date.now();
   const statuses = Object.entries(models).map(([key, m]) => ({ key, ...modelStatus(m, now) }));
-  if (values.html) writePage(values.html, violationsPage(dir, state, active, recent));
+  if (values.html) writePage(values.html, violationsPage(dir, state, models, active, recent));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ active: active.map(([key, s]) => ({ key, ...s })), recent, models: statuses })}\n`);
     return 0;
@@ -104,15 +104,7 @@ export function exploreCommand(argv: string[]): number {
   const metric = values.metric;
   const span = parseDuration(values.window ?? "2h");
   const dir = workDirOf(values["work-dir"]);
-  const history = new History(
-    join(dir, HISTORY_FOLDER),
-    { maxAgeMs: Infinity, maxBytes: Infinity },
-    true,
-    undefined,
-    undefined,
-    join(dir, LEGACY_HISTORY_FILE),
-  );
-  const points = history.datapoints;
+  const points = historyOf(dir);
   if (points.length === 0) throw new CommandError(`${dir}: the history holds no datapoints yet`);
   const kept = new Set(points.flatMap((p) => Object.keys(p.values)));
   if (!kept.has(metric)) {
@@ -134,7 +126,8 @@ export function exploreCommand(argv: string[]): number {
     return 0;
   }
   // The ML behaviors on this metric: what each model expected at every datapoint, as it judged then.
-  const mlKeys = Object.entries(readModels(dir))
+  const models = readModels(dir);
+  const mlKeys = Object.entries(models)
     .filter(([, m]) => (JSON.parse(m.behavior) as { metric?: string }).metric === metric)
     .map(([key]) => key);
   if (mlKeys.length > 0)
@@ -153,7 +146,7 @@ export function exploreCommand(argv: string[]): number {
   }
   if (values.svg || values.html) {
     const state = readDetectState(join(dir, DETECT_STATE_FILE)).state;
-    const chart = chartFor(dir, metric, points, from, to, state);
+    const chart = chartFor(models, metric, points, from, to, state);
     for (const n of chart.notes) process.stdout.write(`${n}\n`);
     if (values.svg) {
       writeFileSync(values.svg, renderChart(chart));
@@ -164,13 +157,19 @@ export function exploreCommand(argv: string[]): number {
   return 0;
 }
 
+/** The whole local history of a work folder, as written (nothing trimmed). */
+function historyOf(dir: string): Datapoint[] {
+  return new History(join(dir, HISTORY_FOLDER), { maxAgeMs: Infinity, maxBytes: Infinity }, true, undefined, undefined, join(dir, LEGACY_HISTORY_FILE))
+    .datapoints;
+}
+
 /** The behaviors on `metric` the device knows (alarm state and models), with what a chart needs. */
-function behaviorsOn(dir: string, metric: string, state: DetectState): ChartBehavior[] {
+function behaviorsOn(models: MlStates, metric: string, state: DetectState): ChartBehavior[] {
   const out = new Map<string, ChartBehavior>();
   for (const [key, s] of Object.entries(state.alarms)) {
     if (s.behavior.metric === metric) out.set(key, { key, name: s.behavior.name, criteria: s.behavior.criteria, excluded: s.excluded });
   }
-  for (const [key, m] of Object.entries(readModels(dir))) {
+  for (const [key, m] of Object.entries(models)) {
     const b = JSON.parse(m.behavior) as { name?: string; metric?: string; criteria?: unknown };
     if (b.metric === metric && !out.has(key)) out.set(key, { key, name: b.name ?? key, criteria: b.criteria });
   }
@@ -179,13 +178,13 @@ function behaviorsOn(dir: string, metric: string, state: DetectState): ChartBeha
 
 type DetectState = ReturnType<typeof readDetectState>["state"];
 
-function chartFor(dir: string, metric: string, points: readonly Datapoint[], from: number, to: number, state: DetectState): ChartData {
+function chartFor(models: MlStates, metric: string, points: readonly Datapoint[], from: number, to: number, state: DetectState): ChartData {
   return chartOf(
     metric,
     points,
     from,
     to,
-    behaviorsOn(dir, metric, state),
+    behaviorsOn(models, metric, state),
     state.recent.filter((e) => e.behavior.metric === metric),
   );
 }
@@ -257,16 +256,14 @@ function writePage(file: string, html: string): void {
 }
 
 /** violations --html: the active alarms and recent events, each linking to its metric's chart. */
-function violationsPage(dir: string, state: DetectState, active: Array<[string, DetectState["alarms"][string]]>, recent: readonly ViolationEvent[]): string {
-  const history = new History(
-    join(dir, HISTORY_FOLDER),
-    { maxAgeMs: Infinity, maxBytes: Infinity },
-    true,
-    undefined,
-    undefined,
-    join(dir, LEGACY_HISTORY_FILE),
-  );
-  const points = history.datapoints;
+function violationsPage(
+  dir: string,
+  state: DetectState,
+  models: MlStates,
+  active: Array<[string, DetectState["alarms"][string]]>,
+  recent: readonly ViolationEvent[],
+): string {
+  const points = historyOf(dir);
   const last = points.at(-1)?.time ?? Date.now();
   const metrics = [...new Set([...active.map(([, s]) => s.behavior.metric), ...recent.map((e) => e.behavior.metric)].filter((m) => m !== undefined))];
   const anchor = (metric: string) => `metric-${metrics.indexOf(metric)}`;
@@ -310,7 +307,7 @@ function violationsPage(dir: string, state: DetectState, active: Array<[string, 
       });
       continue;
     }
-    const chart = chartFor(dir, metric, points, from, last, state);
+    const chart = chartFor(models, metric, points, from, last, state);
     sections.push({ id: anchor(metric), heading: chart.title, notes: chart.notes, chart });
   }
   return renderPage({ title: "Device Defender: violations", subtitle: `from ${dir}, last datapoint ${iso(last)}`, sections });

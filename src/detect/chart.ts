@@ -13,7 +13,7 @@
 //   last datapoint, not in the future.
 
 import { type Datapoint, numberOf } from "./datapoint.js";
-import { type Mode, measureAt, modeOf, percentile, series } from "./measure.js";
+import { type Mode, lowerBound, measureAt, modeOf, percentile, series } from "./measure.js";
 import type { ViolationEvent } from "./evaluate.js";
 
 export interface ChartBehavior {
@@ -175,14 +175,7 @@ function baselineAt(
       if (skip.has(s.timeAt(next))) continue;
       const m = measureAt(s, next, metric, mode, duration);
       if (m === undefined) continue;
-      let lo = 0;
-      let hi = sorted.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (sorted[mid]! < m.compared) lo = mid + 1;
-        else hi = mid;
-      }
-      sorted.splice(lo, 0, m.compared);
+      sorted.splice(lowerBound(sorted, m.compared), 0, m.compared);
     }
     out.push(sorted.length > 0 ? percentile(sorted, statistic) : null);
   }

@@ -127,7 +127,24 @@ export function percentile(sorted: readonly number[], statistic: string): number
   return sorted[Math.min(sorted.length, rank) - 1]!;
 }
 
-function lowerBound(sorted: readonly number[], v: number): number {
+/**
+ * The first index of a series (in time order) whose time is at least `time`, or, with `after`,
+ * later than it; the series' length when there is none.
+ */
+export function timeIndex(s: Series, time: number, after = false): number {
+  let lo = 0;
+  let hi = s.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const t = s.timeAt(mid);
+    if (t < time || (after && t === time)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index of `sorted` whose value is not below `v`. */
+export function lowerBound(sorted: readonly number[], v: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -204,14 +221,7 @@ export function withoutTimes(
   const removed: number[] = [];
   if (times.length === 0 || history.length === 0) return { sorted, removed };
   for (const t of times) {
-    // The history is in time order: find the datapoint by binary search.
-    let lo = 0;
-    let hi = history.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (history.timeAt(mid) < t) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = timeIndex(history, t);
     if (lo >= history.length || history.timeAt(lo) !== t) continue;
     const m = measureAt(history, lo, metric, mode, durationSeconds);
     if (m !== undefined && sorted[lowerBound(sorted, m.compared)] === m.compared) removed.push(m.compared);

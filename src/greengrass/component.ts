@@ -5,7 +5,6 @@
 
 import { logConfiguration } from "../config/apply.js";
 import { msPerSecondFrom } from "../config/environment.js";
-import { type ComponentConfig, DEFAULT_CONFIG } from "../config/schema.js";
 import { Edge } from "../core/edge.js";
 import { WorkDir } from "../store/files.js";
 import { LogOnce, createLogger } from "../util/log.js";
@@ -27,7 +26,6 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const once = new LogOnce(log);
   const msPerSecond = msPerSecondFrom(env);
   const work = new WorkDir(env.DEFENDER_WORK_DIR || process.cwd(), log);
-  let config: ComponentConfig = DEFAULT_CONFIG;
 
   // The connection is made below (its events need the agent); the transport reads it when used.
   const link: IpcLink = {
@@ -52,8 +50,9 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
   const subscribeAnswers = () => {
     const client = connection.current;
     if (client === undefined) return;
-    if (!config.PublishMetrics) return void answers.close();
-    void answers.use(client, config.Format);
+    const { PublishMetrics, Format } = edge.currentConfig;
+    if (!PublishMetrics) return void answers.close();
+    void answers.use(client, Format);
   };
 
   const configSource = new ConfigSource({
@@ -61,9 +60,9 @@ export async function runComponent(env: NodeJS.ProcessEnv = process.env): Promis
     work,
     thingName,
     runtime,
-    current: () => config,
+    current: () => edge.currentConfig,
     apply(doc) {
-      config = logConfiguration(doc, config, log);
+      const config = logConfiguration(doc, edge.currentConfig, log);
       // A configuration the nucleus applied without asking (the first one, a local deployment):
       // say once which grant a configured topic lacks, rather than failing every publish silently.
       for (const p of configurationProblems(doc, config, thingName, runtime)) {

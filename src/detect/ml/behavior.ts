@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { DEVICE_METRICS } from "../../metrics/catalogue.js";
 import type { Datapoint } from "../datapoint.js";
-import { type Series, measureAt, modeOf } from "../measure.js";
+import { type Series, measureAt, modeOf, timeIndex } from "../measure.js";
 import { type ConfidenceLevel, type Expectation, ModelSchema, score, train } from "./model.js";
 
 const DAY = 86_400_000;
@@ -107,7 +107,7 @@ export function judgeMl(
   s.trainingDataCollectionStartDate ??= dp.time;
   // Datapoints in the trailing window, counting this one (14 days at 300 s are this one and the
   // 4,031 before it): counted by time, which costs nothing; read exactly only to train.
-  const from = firstAfter(earlier, dp.time - TRAINING_WINDOW_MS);
+  const from = timeIndex(earlier, dp.time - TRAINING_WINDOW_MS, true);
   s.collected = earlier.length - from + 1;
   s.needed = o.minDatapoints;
   const kind = metric in DEVICE_METRICS ? "count" : "number";
@@ -129,18 +129,6 @@ function signatureOf(metric: string, confidence: ConfidenceLevel): string {
   let s = signatures.get(key);
   if (s === undefined) signatures.set(key, (s = JSON.stringify({ metric, confidence })));
   return s;
-}
-
-/** The index of the first earlier datapoint after `time` (the history is in time order). */
-function firstAfter(earlier: Series, time: number): number {
-  let lo = 0;
-  let hi = earlier.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (earlier.timeAt(mid) <= time) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The metric's values from index `from` on, in the unit the model judges. */

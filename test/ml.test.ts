@@ -204,6 +204,20 @@ describe("ML behaviors in component mode, `run` and `replay`", () => {
     }
   };
 
+  /** Ordinary counts until the model is built (MlMinDatapoints 40), then a while more; the next count's index. */
+  const learnt = async (root: string, work: string): Promise<number> => {
+    let i = 0;
+    while (!modelActive(work)) {
+      connections(root, i++);
+      await sleep(30);
+    }
+    for (let k = 0; k < 20; k++, i++) {
+      connections(root, i);
+      await sleep(30);
+    }
+    return i;
+  };
+
   it("component mode: a surge raises in-alarm with the confidence level on the local topic and IoT Core; it clears after", async () => {
     const root = join(tempDir("defender-ml-"), "proc");
     writeSyntheticProc(root, { tcp: 100, tcp6: 0, listeners: 2 });
@@ -221,16 +235,7 @@ describe("ML behaviors in component mode, `run` and `replay`", () => {
     );
     setups.push(s);
     s.start();
-    // Ordinary counts until the model is built (40 datapoints), then a while more.
-    let i = 0;
-    while (!modelActive(s.workDir)) {
-      connections(root, i++);
-      await sleep(30);
-    }
-    for (let k = 0; k < 20; k++, i++) {
-      connections(root, i);
-      await sleep(30);
-    }
+    const i = await learnt(root, s.workDir);
     connections(root, i, 5000);
     const isEvent = (type: string) => (m: unknown) => {
       const e = m as { violationEventType?: string; behavior?: { name?: string } };
@@ -271,15 +276,7 @@ describe("ML behaviors in component mode, `run` and `replay`", () => {
       }),
     );
     try {
-      let i = 0;
-      while (!modelActive(work)) {
-        connections(root, i++);
-        await sleep(30);
-      }
-      for (let k = 0; k < 20; k++, i++) {
-        connections(root, i);
-        await sleep(30);
-      }
+      const i = await learnt(root, work);
       connections(root, i, 5000);
       await p.waitForLine(/^WARN violation\.in_alarm profile=Learnt behavior=ConnectionsModel /, 60_000);
       connections(root, i + 1);

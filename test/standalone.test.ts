@@ -98,6 +98,17 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     return p;
   }
 
+  /** The traffic of the reports the service accepted since `before` (a total it gave earlier). */
+  function acceptedSince(before: ReturnType<ServiceDouble["defender"]["acceptedTraffic"]>) {
+    const sum = defender.acceptedTraffic();
+    return {
+      bytes_in: sum.bytes_in - before.bytes_in,
+      bytes_out: sum.bytes_out - before.bytes_out,
+      packets_in: sum.packets_in - before.packets_in,
+      packets_out: sum.packets_out - before.packets_out,
+    };
+  }
+
   async function stop(p: ComponentProcess): Promise<void> {
     p.child.kill("SIGTERM");
     const { code } = await p.exited;
@@ -149,17 +160,8 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     await broker.start();
     await p.waitForLine(/^INFO mqtt\.connected /, 60_000, from);
     await p.waitForLine(/^INFO report\.accepted /, 60_000, from);
-    const sum = defender.acceptedTraffic();
     // Everything since the baseline, in accepted reports, once.
-    assert.deepEqual(
-      {
-        bytes_in: sum.bytes_in - before.bytes_in,
-        bytes_out: sum.bytes_out - before.bytes_out,
-        packets_in: sum.packets_in - before.packets_in,
-        packets_out: sum.packets_out - before.packets_out,
-      },
-      { bytes_in: 4000, bytes_out: 7000, packets_in: 40, packets_out: 70 },
-    );
+    assert.deepEqual(acceptedSince(before), { bytes_in: 4000, bytes_out: 7000, packets_in: 40, packets_out: 70 });
     await stop(p);
   });
 
@@ -180,17 +182,8 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
     const from = p.lines.length;
     await broker.start();
     await p.waitForLine(/^INFO mqtt\.connected /, 60_000, from);
-    for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 12_000; i++) await new Promise((r) => setTimeout(r, 25));
-    const sum = defender.acceptedTraffic();
-    assert.deepEqual(
-      {
-        bytes_in: sum.bytes_in - before.bytes_in,
-        bytes_out: sum.bytes_out - before.bytes_out,
-        packets_in: sum.packets_in - before.packets_in,
-        packets_out: sum.packets_out - before.packets_out,
-      },
-      { bytes_in: 4000, bytes_out: 12_000, packets_in: 40, packets_out: 120 },
-    );
+    for (let i = 0; i < 1200 && acceptedSince(before).bytes_out < 12_000; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.deepEqual(acceptedSince(before), { bytes_in: 4000, bytes_out: 12_000, packets_in: 40, packets_out: 120 });
     await stop(p);
   });
 
@@ -236,8 +229,8 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
       "in the order they happened",
     );
     // And the traffic of the outage is in the accepted reports, once.
-    for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 10_000; i++) await new Promise((r) => setTimeout(r, 25));
-    assert.equal(defender.acceptedTraffic().bytes_out - before.bytes_out, 10_000);
+    for (let i = 0; i < 1200 && acceptedSince(before).bytes_out < 10_000; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(acceptedSince(before).bytes_out, 10_000);
     await stop(p);
   });
 
@@ -257,12 +250,8 @@ describe("standalone over MQTT with mutual TLS", { skip: skip && `skipped: ${ski
       await broker.start();
       await p.waitForLine(/^INFO mqtt\.connected /, 60_000, from);
       // The traffic of the samples taken while it was down arrives, once, with the first accepted reports.
-      for (let i = 0; i < 1200 && defender.acceptedTraffic().bytes_out - before.bytes_out < 700; i++) await new Promise((r) => setTimeout(r, 25));
-      assert.equal(
-        defender.acceptedTraffic().bytes_out - before.bytes_out,
-        700,
-        JSON.stringify(defender.reports.slice(-25).map((r) => [r.outcome, r.networkStats])),
-      );
+      for (let i = 0; i < 1200 && acceptedSince(before).bytes_out < 700; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(acceptedSince(before).bytes_out, 700, JSON.stringify(defender.reports.slice(-25).map((r) => [r.outcome, r.networkStats])));
       await stop(p);
       // Down again, and asked to stop: it stops, cleanly, without waiting for a broker.
       const q = agent(["--proc-root", root]);

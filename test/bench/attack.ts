@@ -51,18 +51,9 @@ interface Run {
 
 /** The component as the recipe starts it (with `flags`), `samples` samples of `procRoot`, under the nucleus double. */
 export async function runComponent(bundle: string, flags: string[], procRoot: string, samples: number, msPerSecond: number): Promise<Run> {
-  const { NucleusDouble } = await import("../nucleus/server.js");
-  const { recipeDefaults, recipeRun } = await import("../nucleus/harness.js");
+  const { benchNucleus, recipeRun } = await import("../nucleus/harness.js");
   const dir = tempDir("defender-bench-flags-");
-  const nucleus = new NucleusDouble({
-    socketPath: join(dir, "ipc.socket"),
-    svcuid: "bench",
-    thingName: "bench-thing",
-    componentName: "community.greengrass.DeviceDefender",
-    recipeDefaults: recipeDefaults(),
-    configuration: { ProcRoot: procRoot },
-    reportIntervalMs: 0,
-  });
+  const nucleus = benchNucleus(dir, procRoot);
   await nucleus.start();
   const { env } = recipeRun();
   const child = spawn(process.execPath, [...flags, bundle], {

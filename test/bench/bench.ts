@@ -116,26 +116,16 @@ export async function bundles(): Promise<Record<"ts" | "crt", string>> {
 export async function benchComponent(lines: string[], transport: "ts" | "crt", bundle: string): Promise<void> {
   const { spawn } = await import("node:child_process");
   const { statSync } = await import("node:fs");
-  const { NucleusDouble } = await import("../nucleus/server.js");
-  const { recipeDefaults } = await import("../nucleus/harness.js");
+  const { benchNucleus, recipeRun } = await import("../nucleus/harness.js");
   const BUNDLE = bundle;
   const label = transport === "ts" ? "component (TypeScript IPC transport, the default)" : "component (aws-crt native IPC transport)";
   lines.push(
     `${label}: bundle ${(statSync(BUNDLE).size / 1024).toFixed(0)} KiB of JavaScript${transport === "crt" ? " + a 7 MB native addon" : ", no native code"} (target < 1 MB)`,
   );
   const dir = tempDir("defender-bench-gg-");
-  const nucleus = new NucleusDouble({
-    socketPath: join(dir, "ipc.socket"),
-    svcuid: "bench",
-    thingName: "bench-thing",
-    componentName: "community.greengrass.DeviceDefender",
-    recipeDefaults: recipeDefaults(),
-    configuration: { ProcRoot: "/proc" },
-    reportIntervalMs: 0,
-  });
+  const nucleus = benchNucleus(dir, "/proc");
   await nucleus.start();
   // Started as the recipe starts it: the same node flags and environment.
-  const { recipeRun } = await import("../nucleus/harness.js");
   const { flags, env: setenv } = recipeRun();
   if (transport === "ts")
     lines.push(

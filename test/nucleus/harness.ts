@@ -38,6 +38,19 @@ export function recipeRun(): { flags: string[]; env: Record<string, string> } {
   };
 }
 
+/** The nucleus double of the benches: in `dir`, configured to read `procRoot`, no report interval enforced. */
+export function benchNucleus(dir: string, procRoot: string): NucleusDouble {
+  return new NucleusDouble({
+    socketPath: join(dir, "ipc.socket"),
+    svcuid: "bench",
+    thingName: "bench-thing",
+    componentName: COMPONENT,
+    recipeDefaults: recipeDefaults(),
+    configuration: { ProcRoot: procRoot },
+    reportIntervalMs: 0,
+  });
+}
+
 export class ComponentProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;

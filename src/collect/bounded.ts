@@ -73,3 +73,57 @@ export function smallestSorted<T>(items: Iterable<T>, cap: number, cmp: (a: T, b
   for (const item of items) list.add(item);
   return [...list.done().items];
 }
+
+/**
+ * The first `cap` items by rank (lower first), then by arrival: what a sample keeps of a socket
+ * list. One array per rank seen, each filled in arrival order, so an item is placed without a
+ * comparison, and one that would not be kept is only counted (a storm's rows mostly, never built).
+ */
+export class FirstByRank<T> {
+  total = 0;
+  /** Items held, at most `cap`: the last ones of the highest ranks go first when a lower rank comes. */
+  private held = 0;
+  private readonly byRank = new Map<number, T[]>();
+  /** The ranks with an array, ascending. */
+  private ranks: number[] = [];
+
+  constructor(readonly cap: number) {}
+
+  /** Whether an item of rank `r` would be kept if added now: build it only then. */
+  admits(r: number): boolean {
+    if (this.held < this.cap) return true;
+    // Full: kept only if some held item ranks after it (the last of the highest rank then goes).
+    return this.cap > 0 && this.ranks[this.ranks.length - 1]! > r;
+  }
+
+  /** Adds an item that `admits` allowed (call `pass` for one it did not). */
+  add(r: number, item: T): void {
+    this.total++;
+    let list = this.byRank.get(r);
+    if (list === undefined) {
+      list = [];
+      this.byRank.set(r, list);
+      this.ranks = [...this.ranks, r].sort((a, b) => a - b);
+    }
+    list.push(item);
+    if (++this.held <= this.cap) return;
+    const worst = this.ranks[this.ranks.length - 1]!;
+    const last = this.byRank.get(worst)!;
+    last.pop();
+    this.held--;
+    if (last.length === 0) {
+      this.byRank.delete(worst);
+      this.ranks = this.ranks.slice(0, -1);
+    }
+  }
+
+  /** Counts an item that was not kept. */
+  pass(): void {
+    this.total++;
+  }
+
+  /** The kept items by rank, then arrival, and the count (the list is spent). */
+  done(): { items: T[]; total: number } {
+    return { items: this.ranks.flatMap((r) => this.byRank.get(r)!), total: this.total };
+  }
+}

@@ -13,7 +13,7 @@
 
 import type { ProcFS, SocketFile } from "../procfs/fs.js";
 import { TCP_ESTABLISHED, TCP_LISTEN } from "../procfs/net-sockets.js";
-import { BoundedList, type Listed } from "./bounded.js";
+import { FirstByRank, type Listed } from "./bounded.js";
 import type { InterfaceResolver } from "./interfaces.js";
 import { formatEndpoint } from "../procfs/address.js";
 
@@ -85,27 +85,35 @@ class PortSet {
 /**
  * A list's entries as a sample keeps them: the first LIST_BUDGET by rank, and within a rank in
  * the order the kernel listed them. The rank is taken from the entry's key before the entry is
- * made, so an entry that would not be kept costs its rank only (a storm's rows mostly).
+ * made, so an entry that would not be kept costs its rank only; without a rank, not even that (a
+ * storm's rows are then counted, not read).
  */
 class RankedEntries<T> {
-  private readonly list: BoundedList<{ item: T | undefined; r: number; seq: number }>;
-  private seq = 0;
+  private readonly list = new FirstByRank<T>(LIST_BUDGET);
   constructor(
     private readonly rank: Rank | undefined,
     private readonly name: RankedList,
-  ) {
-    this.list = new BoundedList(LIST_BUDGET, (a, b) => a.r - b.r || a.seq - b.seq);
+  ) {}
+  /** Whether entries are ranked, i.e. whether `admit` needs their key. */
+  get ranked(): boolean {
+    return this.rank !== undefined;
   }
-  /** Offers an entry whose key (a port's number, a peer's IP) is `key`; `make` builds it when kept. */
-  offer(key: string, make: () => T): void {
-    const r = this.rank === undefined ? 0 : this.rank(this.name, key);
-    const seq = this.seq++;
-    if (this.list.wouldKeep({ item: undefined, r, seq })) this.list.add({ item: make(), r, seq });
-    else this.list.total++;
+  /**
+   * The rank of an entry whose key (a port's number, a peer's IP) is `key` when it is to be kept
+   * (then `add` it); undefined when it is not (it is counted). Without a rank the key is not needed.
+   */
+  admit(key: string | undefined): number | undefined {
+    const r = this.rank === undefined || key === undefined ? 0 : this.rank(this.name, key);
+    if (this.list.admits(r)) return r;
+    this.list.pass();
+    return undefined;
+  }
+  add(r: number, item: T): void {
+    this.list.add(r, item);
   }
   done(order: (a: T, b: T) => number): Listed<T> {
     const { items, total } = this.list.done();
-    return { items: items.map((x) => x.item!).sort(order), total };
+    return { items: items.sort(order), total };
   }
 }
 
@@ -125,7 +133,9 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
     if (port === 0) return;
     const iface = interfaces().resolve(localAddress);
     if (!seen[protocol].add(port, iface)) return;
-    (protocol === "tcp" ? tcpListeners : udpListeners).offer(String(port), () => (iface === undefined ? { port } : { port, interface: iface }));
+    const list = protocol === "tcp" ? tcpListeners : udpListeners;
+    const r = list.admit(String(port));
+    if (r !== undefined) list.add(r, iface === undefined ? { port } : { port, interface: iface });
   };
   // Rows of one local address come together: its interface is looked up once per run of them.
   let lastLocal: string | undefined;
@@ -142,12 +152,16 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
     const tcp = file.startsWith("tcp");
     const n = fs.scanSockets(file, tcp ? TCP_STATES : undefined, (row) => {
       if (tcp && row.state === TCP_ESTABLISHED) {
-        const ip = row.remoteAddress();
-        established.offer(ip, () => {
+        const ip = established.ranked ? row.remoteAddress() : undefined;
+        const r = established.admit(ip);
+        if (r !== undefined) {
           const iface = interfaceOf(row.localAddress());
-          const remote_addr = formatEndpoint(ip, row.remotePort);
-          return iface === undefined ? { remote_addr, local_port: row.localPort } : { remote_addr, local_port: row.localPort, local_interface: iface };
-        });
+          const remote_addr = formatEndpoint(ip ?? row.remoteAddress(), row.remotePort);
+          established.add(
+            r,
+            iface === undefined ? { remote_addr, local_port: row.localPort } : { remote_addr, local_port: row.localPort, local_interface: iface },
+          );
+        }
       } else if (tcp ? row.state === TCP_LISTEN : row.remotePort === 0 && row.remoteIsZero) {
         // UDP has no LISTEN state: a UDP socket listens when it has no peer (connected ones, DNS or NTP clients, do not).
         listener(tcp ? "tcp" : "udp", row.localPort, row.localAddress(), row.inode());

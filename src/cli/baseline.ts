@@ -20,6 +20,8 @@ import { modeOf } from "../detect/measure.js";
 import type { Behavior, SecurityProfile } from "../detect/profile-schema.js";
 import { CommandError, UsageError } from "./errors.js";
 import { parseCommandLine, readJsonFile } from "./options.js";
+import { writeAnswer } from "./stdout.js";
+import { writeStderr } from "../util/stdio.js";
 
 const RELATIVE_ACCURACY = 0.01;
 
@@ -159,12 +161,12 @@ export async function baselineCommand(argv: string[]): Promise<number> {
         t.things.add(id);
       }
     });
-    if (bad > 0) process.stderr.write(`WARN ${file}: ${bad} of ${lines} lines skipped (not an export message), the first at line ${firstBad}\n`);
+    if (bad > 0) writeStderr(`WARN ${file}: ${bad} of ${lines} lines skipped (not an export message), the first at line ${firstBad}\n`);
   }
   // The export is delivered at least once: a message sent again is the same datapoint, counted once.
-  if (skipped.duplicate > 0) process.stderr.write(`INFO ${skipped.duplicate} datapoints seen twice (the export is at least once) counted once\n`);
+  if (skipped.duplicate > 0) writeStderr(`INFO ${skipped.duplicate} datapoints seen twice (the export is at least once) counted once\n`);
   if (skipped.late > 0)
-    process.stderr.write(
+    writeStderr(
       `WARN ${skipped.late} datapoints skipped: older than a later one of the same thing and metric, the first at ${skipped.firstLate}; give the files in time order (a folder is read in name order, as Firehose names its objects by time)\n`,
     );
 
@@ -180,7 +182,7 @@ export async function baselineCommand(argv: string[]): Promise<number> {
   const resolved = resolveProfile(profile, targets, things);
   const text = `${JSON.stringify(resolved, null, 2)}\n`;
   if (values.out) writeFileSync(values.out, text);
-  else process.stdout.write(text);
+  else writeAnswer(text);
   return 0;
 }
 
@@ -197,7 +199,8 @@ function exportedFiles(args: readonly string[]): string[] {
     } catch (err) {
       const why = `${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
       if (top) throw new CommandError(`--exported ${why}`);
-      return void process.stderr.write(`WARN ${why}; skipped\n`);
+      writeStderr(`WARN ${why}; skipped\n`);
+      return;
     }
     if (!isDir) return void out.push(path);
     for (const name of readdirSync(path).sort()) walk(join(path, name), false);
@@ -315,7 +318,7 @@ function resolveProfile(profile: SecurityProfile, targets: Target[], things: Thi
     const statistic = b.criteria?.statisticalThreshold?.statistic;
     if (t === undefined || statistic === undefined) return b;
     if (t.sketch.count === 0) {
-      process.stderr.write(`WARN ${b.name}: no exported datapoints of ${t.metric}; its statistical threshold is left as it was\n`);
+      writeStderr(`WARN ${b.name}: no exported datapoints of ${t.metric}; its statistical threshold is left as it was\n`);
       return b;
     }
     const p = Number(statistic.slice(1));
@@ -323,7 +326,7 @@ function resolveProfile(profile: SecurityProfile, targets: Target[], things: Thi
     const at = p >= 100 ? t.max : p <= 0 ? t.min : t.sketch.getValueAtQuantile(p / 100);
     const custom = !t.metric.startsWith("aws:");
     const value = custom ? { number: at } : { count: Math.round(at) };
-    process.stderr.write(
+    writeStderr(
       `${b.name}: ${t.metric}${t.windowMs ? ` (sums over ${t.windowMs / 1000} s)` : ""}: ${namesOf(t, things).length} things, ${t.sketch.count} datapoints, ${statistic} = ${custom ? at : Math.round(at)}\n`,
     );
     const criteria = { ...b.criteria! };

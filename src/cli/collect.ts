@@ -11,6 +11,7 @@ import { createLogger } from "../util/log.js";
 import { describeZodError } from "../util/zod-errors.js";
 import { UsageError } from "./errors.js";
 import { configOptions, parseOptions, readJsonFile } from "./options.js";
+import { stdoutIsTerminal, writeAnswer } from "./stdout.js";
 
 export function parseCollectArgs(argv: string[]): { settings: ReportSettings; statePath?: string; customMetrics?: CustomMetricsConfig } {
   const values = parseOptions(argv, {
@@ -84,8 +85,8 @@ export function collectCommand(argv: string[]): number {
   const traffic = trafficSince(baselineFor(state.reportCounters, state.bootId, sample.bootId), sample, settings.excludedInterfaces);
   const reportId = nextReportId(state.reportId, now);
   const produced = reportOf(sample, settings, reportId, traffic, log);
-  process.stdout.write(produced.payload);
-  if (settings.format === "json" && process.stdout.isTTY) process.stdout.write("\n");
+  writeAnswer(produced.payload);
+  if (settings.format === "json" && stdoutIsTerminal()) writeAnswer("\n");
   if (statePath !== undefined) {
     const counters = sample.counters ?? state.reportCounters;
     const next: State = {

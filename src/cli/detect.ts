@@ -19,6 +19,8 @@ import { ReportSchema } from "../report/schema.js";
 import { describeZodError } from "../util/zod-errors.js";
 import { CommandError, UsageError } from "./errors.js";
 import { parseCommandLine, parseOptions, readJsonFile, wholeNumber } from "./options.js";
+import { writeAnswer } from "./stdout.js";
+import { writeStderr } from "../util/stdio.js";
 
 export const DEFAULT_MIN_STATISTICAL_DATAPOINTS = DEFAULT_CONFIG.StatisticalMinDatapoints;
 
@@ -64,21 +66,21 @@ export function checkProfileCommand(argv: string[]): number {
   if (values.default) {
     // stdout is the profile alone (so `> profile.json` is a valid profile); remarks go to stderr.
     const { findings } = lintProfile(DEFAULT_PROFILE, opts);
-    for (const f of findings) process.stderr.write(`${f.level} ${f.where}: ${f.message}\n`);
-    process.stdout.write(`${JSON.stringify(DEFAULT_PROFILE, null, 2)}\n`);
+    for (const f of findings) writeStderr(`${f.level} ${f.where}: ${f.message}\n`);
+    writeAnswer(`${JSON.stringify(DEFAULT_PROFILE, null, 2)}\n`);
     return 0;
   }
   let errors = 0;
   for (const doc of readProfileDocs(files[0]!)) {
     const { profile, findings } = lintProfile(doc, opts);
-    for (const f of findings) process.stdout.write(`${f.level} ${f.where}: ${f.message}\n`);
+    for (const f of findings) writeAnswer(`${f.level} ${f.where}: ${f.message}\n`);
     errors += findings.filter((f) => f.level === "ERROR").length;
-    if (profile) process.stdout.write(`OK profile ${profile.securityProfileName}: ${profile.behaviors?.length ?? 0} behaviors\n`);
+    if (profile) writeAnswer(`OK profile ${profile.securityProfileName}: ${profile.behaviors?.length ?? 0} behaviors\n`);
     for (const b of profile?.behaviors ?? []) {
       if (!b.criteria?.mlDetectionConfig || profile === undefined) continue;
       const s = models?.[stateKey(profile.securityProfileName, b.name)];
       const status = modelStatus(s, Date.now(), minDatapointsFor(opts.mlMinDatapoints, opts.intervalSeconds));
-      process.stdout.write(
+      writeAnswer(
         `MODEL profile ${profile.securityProfileName} behavior ${b.name}: ${describeStatus(status)}${models === undefined ? " (no --work-dir: a device's models were not read)" : ""}\n`,
       );
     }
@@ -158,26 +160,26 @@ export function replayCommand(argv: string[]): number {
     try {
       doc = toLongNames(JSON.parse(line));
     } catch (err) {
-      process.stderr.write(`WARN replay.line_skipped line=${lineNo} reason=${JSON.stringify((err as Error).message)}\n`);
+      writeStderr(`WARN replay.line_skipped line=${lineNo} reason=${JSON.stringify((err as Error).message)}\n`);
       continue;
     }
     const parsed = ReportSchema.safeParse(doc);
     if (!parsed.success) {
-      process.stderr.write(`WARN replay.line_skipped line=${lineNo} reason=${JSON.stringify(describeZodError(parsed.error, doc))}\n`);
+      writeStderr(`WARN replay.line_skipped line=${lineNo} reason=${JSON.stringify(describeZodError(parsed.error, doc))}\n`);
       continue;
     }
     const time = reportTime(parsed.data.header.report_id);
     if (previous !== undefined && time <= previous) {
-      process.stderr.write(`WARN replay.line_skipped line=${lineNo} reason="report_id does not increase"\n`);
+      writeStderr(`WARN replay.line_skipped line=${lineNo} reason="report_id does not increase"\n`);
       continue;
     }
     const dp = datapointOfReport(parsed.data, time, previous === undefined ? undefined : (time - previous) / 1000);
     previous = time;
     for (const e of evaluate(profiles, history.points, dp, states, opts).events) out.push(JSON.stringify(e));
     history.append(dp);
-    if (out.length >= 1000) process.stdout.write(`${out.splice(0).join("\n")}\n`);
+    if (out.length >= 1000) writeAnswer(`${out.splice(0).join("\n")}\n`);
   }
-  if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);
+  if (out.length > 0) writeAnswer(`${out.join("\n")}\n`);
   closeSync(fd);
   return 0;
 }

@@ -16,6 +16,7 @@ import { parseOptions, wholeNumber } from "./options.js";
 import { describeStatus, readModels } from "./detect.js";
 import { type MlStates, modelStatus } from "../detect/ml/behavior.js";
 import { DEVICE_METRICS } from "../metrics/catalogue.js";
+import { writeAnswer } from "./stdout.js";
 
 export const DEFAULT_WORK_DIR = "/greengrass/v2/work/community.greengrass.DeviceDefender";
 
@@ -53,22 +54,22 @@ export function violationsCommand(argv: string[]): number {
   const statuses = Object.entries(models).map(([key, m]) => ({ key, ...modelStatus(m, now) }));
   if (values.html) writePage(values.html, violationsPage(dir, state, models, active, recent));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ active: active.map(([key, s]) => ({ key, ...s })), recent, models: statuses })}\n`);
+    writeAnswer(`${JSON.stringify({ active: active.map(([key, s]) => ({ key, ...s })), recent, models: statuses })}\n`);
     return 0;
   }
-  process.stdout.write(`Active violations: ${active.length}\n`);
+  writeAnswer(`Active violations: ${active.length}\n`);
   for (const [key, s] of active) {
-    process.stdout.write(
+    writeAnswer(
       `  ${key} (${s.behavior.metric}) since ${iso(s.violationStartTime!)}, last ${JSON.stringify(s.lastViolationValue)} at ${iso(s.lastViolationTime!)}, id ${s.violationId}${suppressedMark(s.behavior)}\n`,
     );
   }
   if (statuses.length > 0) {
-    process.stdout.write(`ML models: ${statuses.length}\n`);
-    for (const [key, m] of Object.entries(models)) process.stdout.write(`  ${key}: ${describeStatus(modelStatus(m, now))}\n`);
+    writeAnswer(`ML models: ${statuses.length}\n`);
+    for (const [key, m] of Object.entries(models)) writeAnswer(`  ${key}: ${describeStatus(modelStatus(m, now))}\n`);
   }
-  process.stdout.write(`Recent events: ${recent.length}\n`);
+  writeAnswer(`Recent events: ${recent.length}\n`);
   for (const e of recent) {
-    process.stdout.write(
+    writeAnswer(
       `  ${iso(e.violationEventTime)} ${e.violationEventType.padEnd(17)} ${e.securityProfileName}/${e.behavior.name} ${JSON.stringify(e.metricValue)}${e.violationEventAdditionalInfo ? ` confidence ${e.violationEventAdditionalInfo.confidenceLevel}` : ""}${suppressedMark(e.behavior)}\n`,
     );
   }
@@ -117,11 +118,11 @@ export function exploreCommand(argv: string[]): number {
   const to = values.around !== undefined ? parseTime(values.around) + span / 2 : last;
   const from = to - span;
   const inWindow = points.filter((p) => p.time >= from && p.time <= to && p.values[metric] !== undefined);
-  process.stdout.write(`${metric} from ${iso(from)} to ${iso(to)}: ${inWindow.length} datapoints\n`);
+  writeAnswer(`${metric} from ${iso(from)} to ${iso(to)}: ${inWindow.length} datapoints\n`);
   if (inWindow.some((p) => p.values[metric]!.cidrs)) {
     const ips = destinations(points, metric, inWindow);
-    process.stdout.write(`${"ip".padEnd(40)} ${"first seen".padEnd(24)} ${"last seen".padEnd(24)} reports in the window\n`);
-    for (const d of ips) process.stdout.write(`${d.ip.padEnd(40)} ${iso(d.first).padEnd(24)} ${iso(d.last).padEnd(24)} ${d.count}\n`);
+    writeAnswer(`${"ip".padEnd(40)} ${"first seen".padEnd(24)} ${"last seen".padEnd(24)} reports in the window\n`);
+    for (const d of ips) writeAnswer(`${d.ip.padEnd(40)} ${iso(d.first).padEnd(24)} ${iso(d.last).padEnd(24)} ${d.count}\n`);
     if (values.html) writePage(values.html, explorePage(dir, metric, from, to, undefined, ips, undefined));
     return 0;
   }
@@ -131,7 +132,7 @@ export function exploreCommand(argv: string[]): number {
     .filter(([, m]) => (JSON.parse(m.behavior) as { metric?: string }).metric === metric)
     .map(([key]) => key);
   if (mlKeys.length > 0)
-    process.stdout.write(
+    writeAnswer(
       `model bands (${mlKeys.join(", ")}): the value the model judged, then what it expected [low, high]${DEVICE_METRICS[metric]?.delta ? ", per second" : ""}\n`,
     );
   const num = (x: number) => (Math.abs(x) >= 100 ? Math.round(x).toString() : x.toPrecision(3));
@@ -142,15 +143,15 @@ export function exploreCommand(argv: string[]): number {
       const b = p.bands?.[k];
       return b === undefined ? [] : [`  ${num(b[0])} expected ${num(b[1])} [${num(b[2])}, ${num(b[3])}]${b[0] < b[2] || b[0] > b[3] ? " outside" : ""}`];
     });
-    process.stdout.write(`${iso(p.time)}  ${shown}${bands.join("")}\n`);
+    writeAnswer(`${iso(p.time)}  ${shown}${bands.join("")}\n`);
   }
   if (values.svg || values.html) {
     const state = readDetectState(join(dir, DETECT_STATE_FILE)).state;
     const chart = chartFor(models, metric, points, from, to, state);
-    for (const n of chart.notes) process.stdout.write(`${n}\n`);
+    for (const n of chart.notes) writeAnswer(`${n}\n`);
     if (values.svg) {
       writeFileSync(values.svg, renderChart(chart));
-      process.stdout.write(`chart written to ${values.svg}\n`);
+      writeAnswer(`chart written to ${values.svg}\n`);
     }
     if (values.html) writePage(values.html, explorePage(dir, metric, from, to, chart, undefined, state.recent));
   }
@@ -252,7 +253,7 @@ function explorePage(
 
 function writePage(file: string, html: string): void {
   writeFileSync(file, html);
-  process.stdout.write(`page written to ${file} (${Math.round(html.length / 1024)} KB)\n`);
+  writeAnswer(`page written to ${file} (${Math.round(html.length / 1024)} KB)\n`);
 }
 
 /** violations --html: the active alarms and recent events, each linking to its metric's chart. */

@@ -2,9 +2,10 @@
 
 import { REQUIRED_ENV, isUnderGreengrass } from "../config/environment.js";
 import { CommandError, UsageError } from "./errors.js";
-import { STDOUT_CLOSED, stdoutWasClosed } from "./stdout.js";
+import { STDOUT_CLOSED, stdoutFailure, stdoutWasClosed, writeAnswer } from "./stdout.js";
 import { USAGE } from "./usage.js";
 import { errorMessage } from "../util/log.js";
+import { onStdoutError, whenWritten, writeStderr } from "../util/stdio.js";
 
 // Each command's module is loaded when it runs (the bundler keeps dynamic imports lazy), so the
 // component, which runs none of them, does not hold their code in memory.
@@ -17,15 +18,15 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   explore: async (argv) => (await import("./explore.js")).exploreCommand(argv),
   baseline: async (argv) => (await import("./baseline.js")).baselineCommand(argv),
   help: () => {
-    process.stdout.write(USAGE);
+    writeAnswer(USAGE);
     return 0;
   },
   "--help": () => {
-    process.stdout.write(USAGE);
+    writeAnswer(USAGE);
     return 0;
   },
   "-h": () => {
-    process.stdout.write(USAGE);
+    writeAnswer(USAGE);
     return 0;
   },
 };
@@ -40,52 +41,50 @@ export async function main(argv: string[]): Promise<number> {
     // Loaded only here: the commands need none of the IPC client.
     if (isUnderGreengrass(process.env)) return (await import("../greengrass/component.js")).runComponent(process.env);
     const missing = REQUIRED_ENV.filter((k) => !process.env[k]).join(", ");
-    process.stderr.write(`not started by Greengrass (${missing} not set); to watch reports on this machine use "run"\n\n${USAGE}`);
+    writeStderr(`not started by Greengrass (${missing} not set); to watch reports on this machine use "run"\n\n${USAGE}`);
     return 2;
   }
   const run = COMMANDS[command];
   if (run === undefined) {
-    process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+    writeStderr(`unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
   // `run` decides for itself: with a connection it writes nothing to stdout.
   if (STDOUT_COMMANDS.has(command) && stdoutWasClosed()) {
-    process.stderr.write(`ERROR ${STDOUT_CLOSED}\n`);
+    writeStderr(`ERROR ${STDOUT_CLOSED}\n`);
     return 1;
   }
   try {
     return await run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      writeStderr(`${err.message}\n\n${USAGE}`);
       return 2;
     }
     if (err instanceof CommandError) {
-      process.stderr.write(`ERROR ${err.message}\n`);
+      writeStderr(`ERROR ${err.message}\n`);
       return 1;
     }
-    process.stderr.write(`ERROR ${command}.failed reason=${JSON.stringify(errorMessage(err))}\n`);
+    writeStderr(`ERROR ${command}.failed reason=${JSON.stringify(errorMessage(err))}\n`);
     return 1;
   }
 }
 
 if (require.main === module) {
-  // `defender.js collect | head -c 10`: the reader went away before the answer was written.
+  // An answer that went to Node's stream (see ../util/stdio.ts) and whose reader went away.
   const stdoutFailed = (err: NodeJS.ErrnoException) => {
-    process.stderr.write(
-      `ERROR stdout.write_failed reason=${JSON.stringify(`${err.code ?? "EIO"}: the reader of stdout went away before the answer was written`)}\n`,
-    );
+    writeStderr(`ERROR ${stdoutFailure(err)}\n`);
     process.exit(1);
   };
-  process.stdout.on("error", stdoutFailed);
+  onStdoutError(stdoutFailed);
   main(process.argv.slice(2)).then(
     (code) => {
       // A live IPC client keeps the event loop alive: leave explicitly once done, but only once
-      // stdout has taken the answer (a failed write ends in the error handler above, exit 1).
-      process.stdout.write("", (err) => (err ? stdoutFailed(err) : process.exit(code)));
+      // stdout has taken the answer.
+      whenWritten((err) => (err ? stdoutFailed(err) : process.exit(code)));
     },
     (err: unknown) => {
-      process.stderr.write(`ERROR fatal reason=${JSON.stringify(errorMessage(err))}\n`);
+      writeStderr(`ERROR fatal reason=${JSON.stringify(errorMessage(err))}\n`);
       process.exitCode = 1;
     },
   );

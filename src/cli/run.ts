@@ -17,6 +17,7 @@ import { Detector } from "../detect/detector.js";
 import { logViolation } from "../detect/log-violation.js";
 import { WorkDir } from "../store/files.js";
 import { type Logger, createLogger, errorMessage } from "../util/log.js";
+import { writeFd } from "../util/stdio.js";
 import { CONNECTION_KEYS, type ConnectionSettings, ConnectionSchema, loadIdentity } from "../mqtt/settings.js";
 import { CommandError, UsageError } from "./errors.js";
 import { configOptions, parseOptions, readJsonFile } from "./options.js";
@@ -112,10 +113,13 @@ export async function runCommand(argv: string[]): Promise<number> {
       holder: () => "stdout",
       offline: "stdout is closed",
       settlesOnPublish: true,
-      async publish(report, cfg) {
-        await new Promise<void>((res, rej) =>
-          process.stdout.write(cfg.Format === "json" ? Buffer.concat([report.payload, Buffer.from("\n")]) : report.payload, (e) => (e ? rej(e) : res())),
-        );
+      publish(report, cfg) {
+        try {
+          writeFd(1, cfg.Format === "json" ? Buffer.concat([report.payload, Buffer.from("\n")]) : report.payload);
+          return Promise.resolve();
+        } catch (err) {
+          return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        }
       },
     },
   });

@@ -2,6 +2,8 @@
 // /greengrass/v2/logs/<component>.log (the nucleus adds its own timestamp there) and in a
 // terminal. Never a stack trace for an expected condition: callers pass err.message.
 
+import { writeStderr } from "./stdio.js";
+
 export type Level = "DEBUG" | "INFO" | "WARN" | "ERROR";
 export type Fields = Record<string, string | number | boolean | undefined | null>;
 
@@ -26,7 +28,7 @@ export function formatLine(level: Level, event: string, fields: Fields = {}): st
 }
 
 export function createLogger(
-  write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  write: (line: string) => void = (l) => writeStderr(`${l}\n`),
   minLevel: Level = (process.env.DEFENDER_LOG_LEVEL?.toUpperCase() as Level | undefined) ?? "INFO",
 ): Logger {
   // minLevel may be any text (DEFENDER_LOG_LEVEL is read unchecked): an unknown one means INFO.

@@ -4,7 +4,7 @@
 // silently discards invalid custom data (AWS IoT Device SDK C++ v2 sample README, "Device
 // Defender Data Requirements").
 
-import { isIP } from "node:net";
+import { ipVersion } from "../util/ip.js";
 import { CollectError, PENDING } from "../collect/collector.js";
 import { SOURCES, type SourceName } from "../collect/collectors/index.js";
 import type { CollectContext } from "../collect/context.js";
@@ -104,9 +104,9 @@ export class CustomMetricsReader {
       }
       case "ip-address-list": {
         const list = (Array.isArray(raw) ? raw : [raw]).map(String);
-        const bad = list.filter((s) => isIP(s) === 0);
+        const bad = list.filter((s) => ipVersion(s) === 0);
         if (bad.length > 0) drop(`not IP addresses: ${bad.slice(0, 5).join(" ")}`);
-        return { ip_list: list.filter((s) => isIP(s) !== 0) };
+        return { ip_list: list.filter((s) => ipVersion(s) !== 0) };
       }
     }
   }

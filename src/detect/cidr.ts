@@ -1,6 +1,6 @@
 // CIDR containment for IPv4 and IPv6 (in-cidr-set / not-in-cidr-set).
 
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6 } from "../util/ip.js";
 import { parseIPv4, parseIPv6 } from "../procfs/address.js";
 
 /** An address as 16 bytes (IPv4 as ::ffff:a.b.c.d, so a v4 CIDR matches a mapped peer too). */

@@ -7,7 +7,7 @@
 // metric table (https://docs.aws.amazon.com/iot/latest/developerguide/detect-device-side-metrics.html);
 // cloud-side metrics: detect-cloud-side-metrics.html.
 
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6 } from "../util/ip.js";
 import { z } from "zod";
 import type { Listed } from "../collect/bounded.js";
 import type { StandardName } from "../collect/collectors/index.js";

@@ -6,11 +6,10 @@
 // byte-swapped the same way. Ports are printed after ntohs, so they need no swap.
 // Byte order is a parameter so both orders can be tested on any host.
 
-import { endianness } from "node:os";
-
 export type ByteOrder = "LE" | "BE";
 
-export const HOST_BYTE_ORDER: ByteOrder = endianness();
+/** The machine's byte order (what os.endianness() says, without loading node:os). */
+export const HOST_BYTE_ORDER: ByteOrder = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? "LE" : "BE";
 
 const HEX: Int8Array = (() => {
   const t = new Int8Array(128).fill(-1);

@@ -4,7 +4,7 @@
 // Source: AWS IoT developer guide, "Device metrics document specification"
 // (https://docs.aws.amazon.com/iot/latest/developerguide/detect-device-side-metrics.html).
 
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv4, isIPv6 } from "../util/ip.js";
 import { z } from "zod";
 import { MetricsSchema } from "../metrics/catalogue.js";
 

@@ -11,8 +11,42 @@ import { writeSync } from "node:fs";
 
 type Fd = 1 | 2;
 
-const viaStream = new Set<Fd>();
-const stream = (fd: Fd) => (fd === 1 ? process.stdout : process.stderr);
+/** What a descriptor is written with: the write(2) call, and Node's stream for when it refuses. */
+export interface Descriptor {
+  write(bytes: Uint8Array, from: number): number;
+  stream(): Pick<NodeJS.WritableStream, "write" | "on">;
+}
+
+/** One descriptor's writer: direct until the first EAGAIN, through the stream from then on. */
+export class DescriptorWriter {
+  viaStream = false;
+  constructor(
+    private readonly fd: Descriptor,
+    private readonly onStreamError: (err: NodeJS.ErrnoException) => void,
+  ) {}
+
+  /** Writes all of `data`; throws what a direct write throws (EPIPE: the reader went away). */
+  write(data: string | Uint8Array): void {
+    if (this.viaStream) {
+      this.fd.stream().write(data);
+      return;
+    }
+    const bytes = typeof data === "string" ? Buffer.from(data) : data;
+    let done = 0;
+    while (done < bytes.length) {
+      try {
+        done += this.fd.write(bytes, done);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+        this.viaStream = true;
+        this.fd.stream().on("error", this.onStreamError);
+        this.fd.stream().write(bytes.subarray(done));
+        return;
+      }
+    }
+  }
+}
+
 let stdoutFailed: (err: NodeJS.ErrnoException) => void = () => undefined;
 
 /** What to do when stdout fails after the switch to its stream (a failed direct write throws instead). */
@@ -20,26 +54,25 @@ export function onStdoutError(handler: (err: NodeJS.ErrnoException) => void): vo
   stdoutFailed = handler;
 }
 
+const descriptor = (fd: Fd, stream: () => NodeJS.WriteStream): Descriptor => ({
+  write: (bytes, from) => writeSync(fd, bytes, from, bytes.length - from),
+  stream,
+});
+const writers: Record<Fd, DescriptorWriter> = {
+  1: new DescriptorWriter(
+    descriptor(1, () => process.stdout),
+    (e) => stdoutFailed(e),
+  ),
+  // stderr has nobody to tell of its own failure: a log line that cannot go must not stop the agent.
+  2: new DescriptorWriter(
+    descriptor(2, () => process.stderr),
+    () => undefined,
+  ),
+};
+
 /** Writes all of `data` to `fd`; throws what the write throws (EPIPE: the reader went away). */
 export function writeFd(fd: Fd, data: string | Uint8Array): void {
-  if (viaStream.has(fd)) {
-    stream(fd).write(data);
-    return;
-  }
-  const bytes = typeof data === "string" ? Buffer.from(data) : data;
-  let done = 0;
-  while (done < bytes.length) {
-    try {
-      done += writeSync(fd, bytes, done, bytes.length - done);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-      viaStream.add(fd);
-      // stderr has nobody to tell of its own failure: a log line that cannot go must not stop the agent.
-      stream(fd).on("error", fd === 1 ? (e: NodeJS.ErrnoException) => stdoutFailed(e) : () => undefined);
-      stream(fd).write(bytes.subarray(done));
-      return;
-    }
-  }
+  writers[fd].write(data);
 }
 
 /** Writes to stderr; what cannot be written (its reader gone) is dropped: there is nowhere left to say it. */
@@ -53,7 +86,7 @@ export function writeStderr(text: string): void {
 
 /** Calls `then` once everything written through a stream has gone (at once when nothing was). */
 export function whenWritten(then: (err?: Error | null) => void): void {
-  if (!viaStream.has(1)) {
+  if (!writers[1].viaStream) {
     then();
     return;
   }

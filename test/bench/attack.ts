@@ -17,7 +17,15 @@ import { writeSyntheticProc } from "./synthetic-proc.js";
 /** The flags the recipe shipped before this measurement, and the alternatives measured against them. */
 export const FLAG_SETS: Record<string, string[]> = {
   "jitless (before)": ["--jitless", "--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
-  "JIT, small heap": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
+  "JIT, small heap (before)": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=1", "--max-old-space-size=64"],
+  "JIT, small heap, no inlining": [
+    "--no-expose-wasm",
+    "--optimize-for-size",
+    "--no-turbo-inlining",
+    "--expose-gc",
+    "--max-semi-space-size=1",
+    "--max-old-space-size=64",
+  ],
   "JIT, semi-space 4": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=4", "--max-old-space-size=64"],
   "JIT, optimizing 4x later": [
     "--no-expose-wasm",

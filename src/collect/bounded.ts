@@ -5,7 +5,7 @@
 
 /** A list cut to what was kept, with the true count. */
 export interface Listed<T> {
-  /** The kept items, sorted by the list's comparison. */
+  /** The kept items, in the order their producer says (BoundedList: sorted by its comparison). */
   readonly items: readonly T[];
   /** How many items there were. */
   readonly total: number;

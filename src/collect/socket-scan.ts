@@ -111,9 +111,12 @@ class RankedEntries<T> {
   add(r: number, item: T): void {
     this.list.add(r, item);
   }
-  done(order: (a: T, b: T) => number): Listed<T> {
-    const { items, total } = this.list.done();
-    return { items: items.sort(order), total };
+  /**
+   * The kept entries by rank, then in the kernel's order: unsorted, since every reader orders
+   * what it takes (the report its cut, Detect its sets) and a storm's 10,000 need not be sorted.
+   */
+  done(): Listed<T> {
+    return this.list.done();
   }
 }
 
@@ -170,9 +173,9 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
     if (n > 0) skipped[`net/${file}`] = n;
   }
   return {
-    tcpListeners: tcpListeners.done(comparePorts),
-    udpListeners: udpListeners.done(comparePorts),
-    established: established.done(compareConnections),
+    tcpListeners: tcpListeners.done(),
+    udpListeners: udpListeners.done(),
+    established: established.done(),
     listenerInodes: inodes,
     listenerInodesCut: inodesCut,
     skipped,

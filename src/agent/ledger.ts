@@ -16,17 +16,11 @@
 // traffic was counted twice, which is counted and logged.
 
 import { z } from "zod";
+import { lazy } from "../util/lazy.js";
 
 import type { Traffic } from "../metrics/catalogue.js";
 
 export type { Traffic };
-
-export const TrafficSchema = z.object({
-  bytes_in: z.number().min(0),
-  bytes_out: z.number().min(0),
-  packets_in: z.number().min(0),
-  packets_out: z.number().min(0),
-}) satisfies z.ZodType<Traffic>;
 
 export const ZERO_TRAFFIC: Traffic = { bytes_in: 0, bytes_out: 0, packets_in: 0, packets_out: 0 };
 
@@ -42,40 +36,47 @@ export function addTraffic(a: Traffic, b: Traffic | undefined): Traffic {
 
 export const isZero = (t: Traffic) => t.bytes_in === 0 && t.bytes_out === 0 && t.packets_in === 0 && t.packets_out === 0;
 
-const OutstandingSchema = z.object({
-  reportId: z.number(),
-  /** The network_stats it carries; undefined for a report without network_stats. */
-  traffic: TrafficSchema.optional(),
-  /** Epoch ms when it was handed to the nucleus. */
-  sentAt: z.number(),
-  /** Identity of the nucleus instance that took it (its spool dies with it). */
-  nucleus: z.string(),
-  /** Its answer may have come while nobody listened (a restart or a reconnection since). */
-  gap: z.boolean(),
+/** The ledger as state.json keeps it; built on first use (../util/lazy.ts). */
+export const ledgerSchema = lazy(() => {
+  const traffic = z.object({
+    bytes_in: z.number().min(0),
+    bytes_out: z.number().min(0),
+    packets_in: z.number().min(0),
+    packets_out: z.number().min(0),
+  }) satisfies z.ZodType<Traffic>;
+  const outstanding = z.object({
+    reportId: z.number(),
+    /** The network_stats it carries; undefined for a report without network_stats. */
+    traffic: traffic.optional(),
+    /** Epoch ms when it was handed to the nucleus. */
+    sentAt: z.number(),
+    /** Identity of the nucleus instance that took it (its spool dies with it). */
+    nucleus: z.string(),
+    /** Its answer may have come while nobody listened (a restart or a reconnection since). */
+    gap: z.boolean(),
+  });
+  const settled = z.object({
+    reportId: z.number(),
+    traffic: traffic.optional(),
+    outcome: z.enum(["accepted", "carried", "unconfirmed"]),
+  });
+  return z.object({
+    carry: traffic,
+    outstanding: z.array(outstanding),
+    /** Recently settled reports, so that a late or repeated answer is reconciled, and counted once. */
+    settled: z.array(settled),
+    totals: z.object({
+      accepted: z.number(),
+      rejected: z.number(),
+      refused: z.number(),
+      presumedLost: z.number(),
+      unconfirmed: z.number(),
+      doubleCounted: z.number(),
+    }),
+  });
 });
-export type Outstanding = z.infer<typeof OutstandingSchema>;
-
-const SettledSchema = z.object({
-  reportId: z.number(),
-  traffic: TrafficSchema.optional(),
-  outcome: z.enum(["accepted", "carried", "unconfirmed"]),
-});
-
-export const LedgerSchema = z.object({
-  carry: TrafficSchema,
-  outstanding: z.array(OutstandingSchema),
-  /** Recently settled reports, so that a late or repeated answer is reconciled, and counted once. */
-  settled: z.array(SettledSchema),
-  totals: z.object({
-    accepted: z.number(),
-    rejected: z.number(),
-    refused: z.number(),
-    presumedLost: z.number(),
-    unconfirmed: z.number(),
-    doubleCounted: z.number(),
-  }),
-});
-export type LedgerState = z.infer<typeof LedgerSchema>;
+export type LedgerState = z.infer<ReturnType<typeof ledgerSchema>>;
+export type Outstanding = LedgerState["outstanding"][number];
 
 export function emptyLedger(): LedgerState {
   return {
@@ -220,7 +221,7 @@ export class Ledger {
     return { kind: "unconfirmed", reportId: o.reportId, traffic: o.traffic, reason };
   }
 
-  private remember(s: z.infer<typeof SettledSchema>): void {
+  private remember(s: LedgerState["settled"][number]): void {
     this.state.settled.push(s);
     if (this.state.settled.length > SETTLED_KEPT) this.state.settled.splice(0, this.state.settled.length - SETTLED_KEPT);
   }

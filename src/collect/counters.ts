@@ -3,12 +3,14 @@
 
 import { z } from "zod";
 import type { InterfaceCounters } from "../procfs/net-dev.js";
+import { lazy } from "../util/lazy.js";
 
 /** Raw counters per interface, as kept between samples. */
-export const CountersSchema = z.object({ bi: z.number().min(0), bo: z.number().min(0), pi: z.number().min(0), po: z.number().min(0) });
-export type Counters = z.infer<typeof CountersSchema>;
-export const CounterMapSchema = z.record(z.string(), CountersSchema);
-export type CounterMap = z.infer<typeof CounterMapSchema>;
+export const counterMapSchema = lazy(() =>
+  z.record(z.string(), z.object({ bi: z.number().min(0), bo: z.number().min(0), pi: z.number().min(0), po: z.number().min(0) })),
+);
+export type CounterMap = z.infer<ReturnType<typeof counterMapSchema>>;
+export type Counters = CounterMap[string];
 
 export function countersOf(rows: InterfaceCounters[]): CounterMap {
   const out: CounterMap = {};

@@ -12,6 +12,8 @@ const NL = 10;
 
 /** One buffer for every read: proc files are read one at a time, synchronously. */
 const buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+/** The same bytes as a plain typed array, searched with its own indexOf: a V8 builtin, where Buffer's goes through C++ per call. */
+const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 
 /**
  * Calls `onLine(buf, start, end)` for each line of the file (end excludes the newline; a last
@@ -29,7 +31,7 @@ export function forEachLine(path: string, onLine: (buf: Buffer, start: number, e
       const end = filled + got;
       let start = 0;
       for (;;) {
-        const nl = buffer.indexOf(NL, start);
+        const nl = bytes.indexOf(NL, start);
         if (nl < 0 || nl >= end) break;
         if (skipping) skipping = false;
         else onLine(buffer, start, nl);

@@ -248,6 +248,8 @@ describe("the standalone systemd unit", () => {
       "ProtectSystem=strict",
       "PrivateTmp=yes",
       "StateDirectory=defender",
+      "CacheDirectory=defender",
+      "Environment=DEFENDER_CACHE_DIR=/var/cache/defender",
       "AmbientCapabilities=CAP_SYS_PTRACE",
       "CapabilityBoundingSet=CAP_SYS_PTRACE",
     ]) {

@@ -133,6 +133,9 @@ export async function benchComponent(lines: string[], transport: "ts" | "crt", b
         .map(([k, v]) => `${k}=${v}`)
         .join(" ")})`,
     );
+  // An installed component starts with the code cache its first start wrote (src/cli/start.ts).
+  const cacheDir = join(dir, "cache");
+  await (await import("./attack.js")).primeCodeCache(BUNDLE, flags, cacheDir);
   // Test hook, bench only: 300 configured seconds last 60 ms, so 1,000 cycles take a minute (and
   // the 30 s after which an answer counts as spooled are 6 ms, longer than the double takes).
   const started = Date.now();
@@ -145,12 +148,13 @@ export async function benchComponent(lines: string[], transport: "ts" | "crt", b
       SVCUID: "bench",
       AWS_IOT_THING_NAME: "bench-thing",
       DEFENDER_TEST_MS_PER_SECOND: "0.2",
+      DEFENDER_CACHE_DIR: cacheDir,
       ...setenv,
     },
   });
   try {
     await nucleus.waitFor(() => nucleus.publishes.length >= 1, 10_000, "first publish");
-    lines.push(`${label}: first publish ${nucleus.publishes[0]!.at - started} ms after process start (target < 500 ms)`);
+    lines.push(`${label}: first publish ${nucleus.publishes[0]!.at - started} ms after process start, the code cache warm (target < 500 ms)`);
     // Memory saws between major collections: the median and the highest of a hundred cycles each.
     const window = async (from: number) => {
       const rss: number[] = [];

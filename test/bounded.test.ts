@@ -6,6 +6,10 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { FirstByRank } from "../src/collect/bounded.js";
+import { type ConnectionEntry, compareConnections } from "../src/collect/entries.js";
+import { KeptConnections } from "../src/collect/kept-connections.js";
+import { type IPv6Words, formatEndpoint, formatIPv4, formatIPv6 } from "../src/procfs/address.js";
+import { cheapestFirst } from "../src/report/truncate.js";
 import { InterfaceResolver } from "../src/collect/interfaces.js";
 import { LIST_BUDGET, scanSockets } from "../src/collect/socket-scan.js";
 import { ProcFS } from "../src/procfs/fs.js";
@@ -40,6 +44,52 @@ describe("FirstByRank", () => {
     assert.equal(list.admits(1), false);
     assert.equal(list.admits(0), true);
     assert.deepEqual(list.done(), { items: ["a", "c"], total: 3 });
+  });
+});
+
+describe("KeptConnections", () => {
+  /** Octets whose texts have one, two and three digits, and the neighbours where the order turns. */
+  const octet = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 1, 2, 9, 10, 11, 19, 20, 25, 99, 100, 199, 200, 249, 250, 255));
+  const port = fc.oneof(fc.integer({ min: 0, max: 65535 }), fc.constantFrom(0, 1, 9, 10, 80, 443, 8000, 8443, 65535));
+  const v4 = ([a, b, c, d]: [number, number, number, number]) => ({
+    kind: 4 as const,
+    words: [(((a * 256 + b) * 256 + c) * 256 + d) >>> 0, 0, 0, 0] as IPv6Words,
+  });
+  // Peers that often share their first three octets, so that the last one's order (and the port's) decides.
+  const near = fc.constantFrom(1, 2, 10, 100);
+  const peer = fc.oneof(
+    fc.tuple(near, near, near, octet).map(v4),
+    // The same few peers, so that the port's text decides ("9" after "10").
+    fc.constantFrom<[number, number, number, number]>([10, 0, 0, 1], [10, 0, 0, 10]).map(v4),
+    fc.tuple(octet, octet, octet, octet).map(v4),
+    fc
+      .tuple(fc.constantFrom(0x20010db8, 0xfe800000, 0), fc.constantFrom(0, 1, 0xffff0000), fc.nat(), fc.nat())
+      .map(([w0, w1, w2, w3]) => ({ kind: 6 as const, words: [w0 >>> 0, w1 >>> 0, w2 >>> 0, w3 >>> 0] as IPv6Words })),
+  );
+  const connection = fc.record({ peer, remotePort: port, localPort: port, iface: fc.constantFrom(undefined, "eth0", "lo", "wlan0") });
+
+  it("keeps what the entries would say, and cuts as the report cuts the entries: exactly, from the numbers", () => {
+    fc.assert(
+      fc.property(fc.array(connection, { maxLength: 150 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 160 }), (conns, cap, budget) => {
+        const kept = new KeptConnections(budget);
+        const expected: ConnectionEntry[] = [];
+        for (const c of conns) {
+          if (kept.full) {
+            kept.pass();
+            continue;
+          }
+          kept.add(c.peer.kind, [...c.peer.words], c.remotePort, c.localPort, c.iface);
+          const ip = c.peer.kind === 4 ? formatIPv4(c.peer.words[0]) : formatIPv6(c.peer.words);
+          const remote_addr = formatEndpoint(ip, c.remotePort);
+          expected.push(c.iface === undefined ? { remote_addr, local_port: c.localPort } : { remote_addr, local_port: c.localPort, local_interface: c.iface });
+        }
+        assert.equal(kept.total, conns.length);
+        assert.equal(kept.kept, expected.length);
+        assert.deepEqual(kept.first(cap), cheapestFirst(expected, cap, undefined, compareConnections));
+        assert.deepEqual(kept.items, expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

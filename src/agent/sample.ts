@@ -99,11 +99,12 @@ export function takeSample(
   // A list longer than a sample keeps (a connection storm, a port scan answered): said once per storm.
   for (const what of ["listening_tcp_ports", "listening_udp_ports", "established_connections"] as const) {
     const listed = snapshot[what];
-    const capped = listed !== undefined && listed.total > listed.items.length;
+    const kept = listed === undefined ? 0 : (listed.kept ?? listed.items.length);
+    const capped = listed !== undefined && listed.total > kept;
     if (remembered.isNew(`capped|${what}`, capped ? "yes" : "no") && capped) {
       log.warn("sample.capped", {
         what,
-        kept: listed.items.length,
+        kept,
         total: listed.total,
         effect: "the totals are exact and every entry was judged; reports and the history carry the kept ones (those breaking a list behavior first)",
       });

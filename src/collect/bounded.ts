@@ -9,6 +9,13 @@ export interface Listed<T> {
   readonly items: readonly T[];
   /** How many items there were. */
   readonly total: number;
+  /**
+   * The `cap` first items by the report's order, sorted, for a list that finds them without
+   * writing out the rest (./kept-connections.ts); a list without it is cut from `items`.
+   */
+  first?(cap: number): T[];
+  /** How many items it holds, for a list that can say so without writing them out. */
+  readonly kept?: number;
 }
 
 export class BoundedList<T> {

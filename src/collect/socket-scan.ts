@@ -15,41 +15,16 @@ import type { ProcFS, SocketFile } from "../procfs/fs.js";
 import { TCP_ESTABLISHED, TCP_LISTEN } from "../procfs/net-sockets.js";
 import { FirstByRank, type Listed } from "./bounded.js";
 import type { InterfaceResolver } from "./interfaces.js";
-import { formatEndpoint } from "../procfs/address.js";
+import { type IPv6Words, formatEndpoint } from "../procfs/address.js";
+import type { ConnectionEntry, PortEntry } from "./entries.js";
+import { KeptConnections } from "./kept-connections.js";
 
 /** The most entries a list keeps in one sample: the report's largest MaxListEntries. */
 export const LIST_BUDGET = 10_000;
 
-export interface PortEntry {
-  port: number;
-  interface?: string;
-}
-
-export interface ConnectionEntry {
-  remote_addr: string;
-  local_port: number;
-  local_interface?: string;
-}
-
 /** How much an entry matters when a list is cut (lower first); `key` is a port's number or a peer's IP. */
 export type Rank = (list: RankedList, key: string) => number;
 export type RankedList = "listening_tcp_ports" | "listening_udp_ports" | "connections";
-
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The report's order of port entries: lowest port first, then interface. */
-export const comparePorts = (a: PortEntry, b: PortEntry): number => a.port - b.port || compareStrings(a.interface ?? "", b.interface ?? "");
-
-/** The report's order of connections: by remote endpoint, then local port and interface. */
-export const compareConnections = (a: ConnectionEntry, b: ConnectionEntry): number =>
-  compareStrings(a.remote_addr, b.remote_addr) || a.local_port - b.local_port || compareStrings(a.local_interface ?? "", b.local_interface ?? "");
-
-/** "10.0.0.5:443" → "10.0.0.5"; "[2001:db8::1]:443" → "2001:db8::1". */
-export function ipOf(remoteAddr: string): string {
-  // "[v6]:port" or "v4:port"; called for every connection of every sample, so no regular expression.
-  const colon = remoteAddr.lastIndexOf(":");
-  return remoteAddr.charCodeAt(0) === 91 && remoteAddr.charCodeAt(colon - 1) === 93 ? remoteAddr.slice(1, colon - 1) : remoteAddr.slice(0, colon);
-}
 
 export interface SocketScan {
   tcpListeners: Listed<PortEntry>;
@@ -94,16 +69,12 @@ class RankedEntries<T> {
     private readonly rank: Rank | undefined,
     private readonly name: RankedList,
   ) {}
-  /** Whether entries are ranked, i.e. whether `admit` needs their key. */
-  get ranked(): boolean {
-    return this.rank !== undefined;
-  }
   /**
    * The rank of an entry whose key (a port's number, a peer's IP) is `key` when it is to be kept
-   * (then `add` it); undefined when it is not (it is counted). Without a rank the key is not needed.
+   * (then `add` it); undefined when it is not (it is counted).
    */
-  admit(key: string | undefined): number | undefined {
-    const r = this.rank === undefined || key === undefined ? 0 : this.rank(this.name, key);
+  admit(key: string): number | undefined {
+    const r = this.rank === undefined ? 0 : this.rank(this.name, key);
     if (this.list.admits(r)) return r;
     this.list.pass();
     return undefined;
@@ -125,6 +96,9 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
   const tcpListeners = new RankedEntries<PortEntry>(rank, "listening_tcp_ports");
   const udpListeners = new RankedEntries<PortEntry>(rank, "listening_udp_ports");
   const established = new RankedEntries<ConnectionEntry>(rank, "connections");
+  // Without a rank, connections are kept as numbers and written out only as a reader asks.
+  const unranked = rank === undefined ? new KeptConnections(LIST_BUDGET) : undefined;
+  const words: IPv6Words = [0, 0, 0, 0];
   const inodes = new Set<number>();
   let inodesCut = false;
   const seen = { tcp: new PortSet(), udp: new PortSet() };
@@ -155,11 +129,16 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
     const tcp = file.startsWith("tcp");
     const n = fs.scanSockets(file, tcp ? TCP_STATES : undefined, (row) => {
       if (tcp && row.state === TCP_ESTABLISHED) {
-        const ip = established.ranked ? row.remoteAddress() : undefined;
+        if (unranked !== undefined) {
+          if (unranked.full) unranked.pass();
+          else unranked.add(row.remoteNumbers(words), words, row.remotePort, row.localPort, interfaceOf(row.localAddress()));
+          return;
+        }
+        const ip = row.remoteAddress();
         const r = established.admit(ip);
         if (r !== undefined) {
           const iface = interfaceOf(row.localAddress());
-          const remote_addr = formatEndpoint(ip ?? row.remoteAddress(), row.remotePort);
+          const remote_addr = formatEndpoint(ip, row.remotePort);
           established.add(
             r,
             iface === undefined ? { remote_addr, local_port: row.localPort } : { remote_addr, local_port: row.localPort, local_interface: iface },
@@ -175,7 +154,7 @@ export function scanSockets(fs: ProcFS, interfaces: () => InterfaceResolver, ran
   return {
     tcpListeners: tcpListeners.done(),
     udpListeners: udpListeners.done(),
-    established: established.done(),
+    established: unranked ?? established.done(),
     listenerInodes: inodes,
     listenerInodesCut: inodesCut,
     skipped,

@@ -11,7 +11,7 @@ import { isIPv4, isIPv6 } from "../util/ip.js";
 import { z } from "zod";
 import type { Listed } from "../collect/bounded.js";
 import type { StandardName } from "../collect/collectors/index.js";
-import { type ConnectionEntry, type PortEntry, compareConnections, comparePorts, ipOf } from "../collect/socket-scan.js";
+import { type ConnectionEntry, type PortEntry, compareConnections, comparePorts, ipOf } from "../collect/entries.js";
 
 /** The kinds of Detect values (API MetricValue fields; custom metric types map onto them). */
 export type ValueKind = "number" | "port-list" | "ip-list" | "number-list" | "string-list";

@@ -168,6 +168,23 @@ export class SocketRow {
     return this.addressAt(this.remote);
   }
 
+  /**
+   * The remote address as numbers, without making its text: 4 with `into[0]` the IPv4 address in
+   * network order (an IPv4-mapped IPv6 one included, as remoteAddress renders it), or 6 with the
+   * four network-order words of an IPv6 one.
+   */
+  remoteNumbers(into: IPv6Words): 4 | 6 {
+    if (!this.v6) {
+      into[0] = wordToNetworkOrder(hexAt(this.buf, this.remote, 8), this.order);
+      return 4;
+    }
+    for (let i = 0; i < 4; i++) into[i] = wordToNetworkOrder(hexAt(this.buf, this.remote + i * 8, 8), this.order);
+    const v4 = mappedIPv4(into);
+    if (v4 === undefined) return 6;
+    into[0] = v4;
+    return 4;
+  }
+
   /** The inode, the 7th field after `st`; -1 when the line is cut short. */
   inode(): number {
     const b = this.buf;

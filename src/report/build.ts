@@ -42,11 +42,14 @@ export function buildReport(snapshot: Snapshot, opts: BuildOptions): BuiltReport
   const truncations: Truncation[] = [];
   const keys = new Map<string, Set<string>>();
   const rank = opts.rank;
-  const cut: Cut = (list, { items, total }, order, key) => {
+  const cut: Cut = (list, listed, order, key) => {
     // Keys serve the next report's ranking: without a rank nobody asks for them.
-    if (rank) keys.set(list, new Set(items.map(key)));
-    const kept = cheapestFirst(items, opts.maxListEntries, rank ? (t) => rank(list, key(t)) : undefined, order);
-    if (kept.length < total) truncations.push({ list, kept: kept.length, total });
+    if (rank) keys.set(list, new Set(listed.items.map(key)));
+    const kept =
+      rank === undefined && listed.first !== undefined
+        ? listed.first(opts.maxListEntries)
+        : cheapestFirst(listed.items, opts.maxListEntries, rank ? (t) => rank(list, key(t)) : undefined, order);
+    if (kept.length < listed.total) truncations.push({ list, kept: kept.length, total: listed.total });
     return kept;
   };
   const metrics: Record<string, unknown> = {};

@@ -4,7 +4,7 @@
 
 import type { Listed } from "../bounded.js";
 import { type Collector, collector } from "../collector.js";
-import type { ConnectionEntry } from "../socket-scan.js";
+import type { ConnectionEntry } from "../entries.js";
 
 export type { ConnectionEntry };
 

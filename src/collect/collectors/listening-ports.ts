@@ -4,7 +4,7 @@
 
 import type { Listed } from "../bounded.js";
 import { type Collector, collector } from "../collector.js";
-import type { PortEntry } from "../socket-scan.js";
+import type { PortEntry } from "../entries.js";
 
 export type { PortEntry };
 

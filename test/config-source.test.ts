@@ -3,12 +3,19 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_CONFIG } from "../src/config/schema.js";
+import { DEFAULT_CONFIG, configKeys } from "../src/config/schema.js";
 import { ConfigSource, configurationProblems } from "../src/greengrass/config-source.js";
 import type { IpcClient } from "../src/greengrass/ipc-wait.js";
 import { WorkDir } from "../src/store/files.js";
 import { recordingLogger, tempDir } from "./helpers.js";
 import { recipeDefaults } from "./nucleus/harness.js";
+
+describe("configuration defaults", () => {
+  it("are what each key's schema gives for a missing key (the two are declared apart, so that importing them builds nothing)", () => {
+    const fromSchemas = Object.fromEntries(Object.entries(configKeys()).map(([k, schema]) => [k, (schema as { parse(v: unknown): unknown }).parse(undefined)]));
+    assert.deepEqual(fromSchemas, DEFAULT_CONFIG);
+  });
+});
 
 describe("configuration source", () => {
   it("reads once at a time: requests during a read make one more read, not one each", async () => {

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { CollectContext, type CollectorMemory, newMemory } from "../src/collect/context.js";
 import { cpuBusyPercent } from "../src/collect/collectors/cpu-usage.js";
 import { CustomMetricsReader } from "../src/custom/custom-metrics.js";
-import { CustomMetricsConfig } from "../src/custom/definitions.js";
+import { customMetricsConfig } from "../src/custom/definitions.js";
 import { socketInode } from "../src/procfs/fd-link.js";
 import { parseFileNr } from "../src/procfs/file-nr.js";
 import { ProcFS } from "../src/procfs/fs.js";
@@ -25,7 +25,7 @@ const file = (name: string) => join(root, "files", name);
 function collector(defs: unknown) {
   const log = recordingLogger();
   const reader = new CustomMetricsReader(log);
-  reader.configure(CustomMetricsConfig.parse(defs));
+  reader.configure(customMetricsConfig().parse(defs));
   const memory: CollectorMemory = newMemory();
   const c = { collect: (fs: ProcFS, excluded: Set<string>) => reader.collect(new CollectContext(fs, excluded, memory, { extraRoots: [], procRoot: fs.root })) };
   return { c, log };
@@ -192,11 +192,11 @@ describe("the CustomMetrics key", () => {
       [{ f: { type: "string-list", source: "file", path: "/x", scale: 2 } }, /only numbers from a file can be scaled/],
     ];
     for (const [doc, why] of bad) {
-      const r = CustomMetricsConfig.safeParse(doc);
+      const r = customMetricsConfig().safeParse(doc);
       assert.equal(r.success, false, JSON.stringify(doc));
       assert.match(r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "), why);
     }
-    assert.equal(CustomMetricsConfig.safeParse({ "cpu:total_-1": { type: "number", source: "cpu_usage" } }).success, true);
+    assert.equal(customMetricsConfig().safeParse({ "cpu:total_-1": { type: "number", source: "cpu_usage" } }).success, true);
   });
 });
 

@@ -14,7 +14,7 @@ import { readConfined } from "../src/collect/collectors/file.js";
 import { applyConfiguration } from "../src/config/apply.js";
 import { DEFAULT_CONFIG } from "../src/config/schema.js";
 import { CustomMetricsReader } from "../src/custom/custom-metrics.js";
-import { CustomMetricsConfig } from "../src/custom/definitions.js";
+import { customMetricsConfig } from "../src/custom/definitions.js";
 import { parseNetDev } from "../src/procfs/net-dev.js";
 import { ProcFS } from "../src/procfs/fs.js";
 import { BUNDLE } from "./bundle.js";
@@ -40,7 +40,7 @@ describe("custom metric sources cannot stop the loop or leak a secret", () => {
   const reader = (defs: unknown, procRoot: string) => {
     const log = recordingLogger();
     const r = new CustomMetricsReader(log);
-    r.configure(CustomMetricsConfig.parse(defs));
+    r.configure(customMetricsConfig().parse(defs));
     return { log, collect: () => r.collect(new CollectContext(new ProcFS(procRoot), new Set(), newMemory(), { extraRoots: [], procRoot })) };
   };
 

@@ -6,7 +6,7 @@ import { serializePublishToIoTCoreRequestToEventstreamMessage } from "aws-iot-de
 import { Header, encodeFrame } from "../src/greengrass/eventstream/connection.js";
 import { LITE_MAX_REPORT_BYTES, maxReportBytes, runtimeOf } from "../src/greengrass/runtime.js";
 import { reportTopic } from "../src/report/topics.js";
-import { CONFIG_KEYS } from "../src/config/schema.js";
+import { configKeys } from "../src/config/schema.js";
 import { lintProfile } from "../src/detect/lint.js";
 
 /** ggipcd/src/ipc_server.h: the largest frame lite reads; a larger one costs the connection. */
@@ -54,7 +54,7 @@ describe("nucleus lite limits", () => {
         { name: "Names", metric: "custom-names", criteria: { comparisonOperator: "in-set", value: { strings: ["123", "true"] } } },
       ],
     };
-    const [doc] = CONFIG_KEYS.SecurityProfiles.parse([fromLite]);
+    const [doc] = configKeys().SecurityProfiles.parse([fromLite]);
     const { profile, findings } = lintProfile(doc, { minStatisticalDatapoints: 30, intervalSeconds: 300 });
     assert.deepEqual(
       findings.filter((f) => f.level === "ERROR"),
@@ -65,7 +65,7 @@ describe("nucleus lite limits", () => {
     assert.deepEqual([out!.criteria!.value!.count, out!.criteria!.durationSeconds, out!.exportMetric], [1000, 300, false]);
     assert.deepEqual(names!.criteria!.value!.strings, ["123", "true"], "a string list keeps its strings");
     // A string that does not read as a number is still refused by the schema, by its path.
-    const [bad] = CONFIG_KEYS.SecurityProfiles.parse([
+    const [bad] = configKeys().SecurityProfiles.parse([
       {
         securityProfileName: "Q",
         behaviors: [{ name: "B", metric: "aws:listening-tcp-ports", criteria: { comparisonOperator: "in-port-set", value: { ports: ["22a"] } } }],

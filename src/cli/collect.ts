@@ -4,7 +4,7 @@ import { newMemory } from "../collect/context.js";
 import { type State, baselineFor, initialState, readStateFile } from "../agent/state.js";
 import { DEFAULT_REPORT_SETTINGS, type ReportSettings, reportOf, takeSample, trafficSince } from "../agent/sample.js";
 import { CustomMetricsReader } from "../custom/custom-metrics.js";
-import { CustomMetricsConfig } from "../custom/definitions.js";
+import { type CustomMetricsConfig, customMetricsConfig } from "../custom/definitions.js";
 import { nextReportId } from "../report/report-id.js";
 import { writeFileAtomic } from "../store/files.js";
 import { createLogger } from "../util/log.js";
@@ -53,7 +53,7 @@ export function parseCollectArgs(argv: string[]): { settings: ReportSettings; st
   if (values["custom-metrics"] !== undefined) {
     const file = values["custom-metrics"];
     const doc = readJsonFile(file, "--custom-metrics");
-    const parsed = CustomMetricsConfig.safeParse(doc);
+    const parsed = customMetricsConfig().safeParse(doc);
     if (!parsed.success) throw new UsageError(`--custom-metrics ${file}: ${describeZodError(parsed.error, doc)}`);
     customMetrics = parsed.data;
   }

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import type { z } from "zod";
-import { CONFIG_KEYS, type ComponentConfig, type ConfigKey } from "../config/schema.js";
+import { type ComponentConfig, type ConfigKey, configKeys } from "../config/schema.js";
 
 import { CommandError, UsageError } from "./errors.js";
 
@@ -33,7 +33,7 @@ export function configOptions(values: Record<string, unknown>, flags: Readonly<R
   for (const [flag, key] of Object.entries(flags)) {
     const v = values[flag];
     if (v === undefined) continue;
-    const parsed = (CONFIG_KEYS[key] as z.ZodType).safeParse(v);
+    const parsed = (configKeys()[key] as z.ZodType).safeParse(v);
     if (parsed.success) out[key] = parsed.data;
     else problems.push(`--${flag} ${JSON.stringify(v)}: ${parsed.error.issues.map((i) => i.message).join("; ")} (the ${key} setting)`);
   }

@@ -5,7 +5,7 @@
 import type { z } from "zod";
 import { fileAccessProblem } from "../collect/collectors/file.js";
 import type { Logger } from "../util/log.js";
-import { CONFIG_KEYS, type ComponentConfig, type ConfigKey } from "./schema.js";
+import { type ComponentConfig, type ConfigKey, configKeys } from "./schema.js";
 
 export interface ConfigProblem {
   key: string;
@@ -27,7 +27,7 @@ export function applyConfiguration(doc: unknown, lastGood: ComponentConfig): { c
   // The nucleus's configuration keys are case-insensitive (config/Topics.java).
   const src = new Map(Object.entries(doc as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
   const config = { ...lastGood } as Record<ConfigKey, unknown>;
-  for (const [key, schema] of Object.entries(CONFIG_KEYS) as Array<[ConfigKey, z.ZodType]>) {
+  for (const [key, schema] of Object.entries(configKeys()) as Array<[ConfigKey, z.ZodType]>) {
     const value = src.get(key.toLowerCase());
     const parsed = schema.safeParse(value ?? undefined);
     if (parsed.success) config[key] = parsed.data;

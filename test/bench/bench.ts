@@ -192,7 +192,7 @@ export async function benchComponent(lines: string[], transport: "ts" | "crt", b
 export async function benchCustomMetrics(lines: string[]): Promise<void> {
   const { cpSync, mkdirSync, symlinkSync, writeFileSync } = await import("node:fs");
   const { CustomMetricsReader } = await import("../../src/custom/custom-metrics.js");
-  const { CustomMetricsConfig } = await import("../../src/custom/definitions.js");
+  const { customMetricsConfig } = await import("../../src/custom/definitions.js");
   const { SOURCES } = await import("../../src/collect/collectors/index.js");
   const root = join(tempDir("defender-bench-custom-"), "proc");
   cpSync(join(__dirname, "../fixtures/proc/custom"), root, {
@@ -208,7 +208,7 @@ export async function benchCustomMetrics(lines: string[]): Promise<void> {
       symlinkSync(target, join(root, String(pid), "fd", String(fd)));
     }
   }
-  const defs = CustomMetricsConfig.parse(
+  const defs = customMetricsConfig().parse(
     Object.fromEntries(
       Object.entries(SOURCES)
         .filter(([source]) => source !== "file")

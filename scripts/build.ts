@@ -57,6 +57,11 @@ export async function buildBundle(outDir: string, transport: Transport): Promise
             contents: 'export { default as en } from "./en.js";',
             loader: "js",
           }));
+          // Nor does it read JSON Schema into zod (12 KB): z.fromJSONSchema says so if ever called.
+          b.onLoad({ filter: /zod[\\/]v4[\\/]classic[\\/]from-json-schema\.js$/ }, () => ({
+            contents: 'export function fromJSONSchema() { throw new Error("fromJSONSchema is not in this bundle (scripts/build.ts)"); }',
+            loader: "js",
+          }));
         },
       },
       {

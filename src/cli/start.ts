@@ -97,27 +97,24 @@ if (!used && file !== undefined && folder !== undefined && unsafe(folder, "folde
   // of its own: a closure of this file, or one made by new Function (V8 keeps its caller as the
   // eval origin), would keep this file's text, the bundle's second copy, alive (~1 MB).
   const write = new Script(
+    // At exit: make the cache, keep room on the disk (16 MB or 5% left free), write it atomically
+    // (0600), then remove an earlier build's caches (never read again). Kept terse: it ships as text.
     `(script, file, folder, id, fs, debug) => () => {
-      const say = (line) => { try { fs.writeSync(2, line + "\\n"); } catch {} };
-      try {
-        fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-        const data = script.createCachedData();
-        // Never the one to fill the disk the agent's state needs: written only with room to spare.
-        const fsInfo = fs.statfsSync(folder);
-        const free = fsInfo.bavail * fsInfo.bsize;
-        if (free - data.length < Math.max(${MIN_FREE_BYTES}, (fsInfo.blocks * fsInfo.bsize) / 20)) throw new Error("less than 16 MB or 5% of the disk would be left free");
-        const tmp = file + "." + process.pid + ".tmp";
-        fs.writeFileSync(tmp, data, { mode: 0o600 });
-        fs.renameSync(tmp, file);
-        if (debug) say("DEBUG compile_cache.written file=" + JSON.stringify(file));
-        // An earlier build's caches are never read again: they go, so the folder stays one build's.
-        for (const name of fs.readdirSync(folder)) {
-          if (name.endsWith(".v8cache") && !name.startsWith(id + "-")) fs.rmSync(folder + "/" + name, { force: true });
-        }
-      } catch (err) {
-        if (debug) say("DEBUG compile_cache.not_written file=" + JSON.stringify(file) + " reason=" + JSON.stringify(String(err && err.message)));
-      }
-    };`,
+const say = (l) => { try { fs.writeSync(2, l + "\\n"); } catch {} };
+try {
+fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+const data = script.createCachedData();
+const d = fs.statfsSync(folder);
+if (d.bavail * d.bsize - data.length < Math.max(${MIN_FREE_BYTES}, (d.blocks * d.bsize) / 20)) throw new Error("less than 16 MB or 5% of the disk would be left free");
+const tmp = file + "." + process.pid + ".tmp";
+fs.writeFileSync(tmp, data, { mode: 0o600 });
+fs.renameSync(tmp, file);
+if (debug) say("DEBUG compile_cache.written file=" + JSON.stringify(file));
+for (const n of fs.readdirSync(folder)) if (n.endsWith(".v8cache") && !n.startsWith(id + "-")) fs.rmSync(folder + "/" + n, { force: true });
+} catch (err) {
+if (debug) say("DEBUG compile_cache.not_written file=" + JSON.stringify(file) + " reason=" + JSON.stringify(String(err && err.message)));
+}
+};`,
     { filename: "defender-compile-cache-writer" },
   ).runInThisContext() as (...args: unknown[]) => () => void;
   process.once("exit", write(script, file, folder, __BUNDLE_ID__, { mkdirSync, writeFileSync, renameSync, writeSync, statfsSync, readdirSync, rmSync }, debug));

@@ -93,8 +93,24 @@ export class KeptConnections {
 
   /** The `cap` first by the report's order, sorted; only those are written out. */
   first(cap: number): ConnectionEntry[] {
+    if (cap <= 0) return [];
+    // IPv4 endpoints come first. Their keys, sorted by the typed array's own (native) sort, give
+    // the cap-th lowest; only the entries at or below it can be in the answer, so only those are
+    // compared in full (ties of the key included).
+    const keys = this.v4Key.subarray(0, this.n).filter((k) => k >= 0);
+    let candidates: number[];
+    if (keys.length >= cap) {
+      const threshold = keys.sort()[cap - 1]!;
+      candidates = [];
+      for (let i = 0; i < this.n; i++) {
+        const k = this.v4Key[i]!;
+        if (k >= 0 && k <= threshold) candidates.push(i);
+      }
+    } else {
+      candidates = Array.from({ length: this.n }, (_, i) => i);
+    }
     const list = new BoundedList<number>(cap, (a, b) => this.compare(a, b));
-    for (let i = 0; i < this.n; i++) list.add(i);
+    for (const i of candidates) list.add(i);
     return list.done().items.map((i) => this.entry(i));
   }
 

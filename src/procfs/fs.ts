@@ -15,7 +15,7 @@ import { parseIfInet6 } from "./if-inet6.js";
 import { parseNetDev } from "./net-dev.js";
 import { parseNetRoute } from "./net-route.js";
 import { forEachLine } from "./lines.js";
-import { type SocketRecord, SocketRow, parseNetSockets, readRow } from "./net-sockets.js";
+import { type SocketRecord, SocketRow, parseNetSockets } from "./net-sockets.js";
 import type { ParseResult } from "./parse-result.js";
 
 export const DEFAULT_PROC_ROOT = "/proc";
@@ -101,7 +101,7 @@ export class ProcFS {
           header = false;
           return;
         }
-        const outcome = readRow(row, buf, start, end, states);
+        const outcome = row.read(buf, start, end, states);
         if (outcome === "row") visit(row);
         else if (outcome === "skipped") skipped++;
       });

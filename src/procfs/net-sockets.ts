@@ -228,7 +228,7 @@ export function parseNetSockets(text: string, opts: SocketParseOptions): ParseRe
   while (start < buf.length) {
     let end = buf.indexOf(10, start);
     if (end < 0) end = buf.length;
-    const outcome = readRow(row, buf, start, end, opts.states);
+    const outcome = row.read(buf, start, end, opts.states);
     start = end + 1;
     if (outcome === "skipped") skipped++;
     else if (outcome === "row") {
@@ -249,9 +249,4 @@ export function parseNetSockets(text: string, opts: SocketParseOptions): ParseRe
     }
   }
   return { records, skipped };
-}
-
-/** What one line is: a row to visit, a malformed line, or nothing (blank, or a state left out). */
-export function readRow(row: SocketRow, buf: Uint8Array, start: number, end: number, states?: ReadonlySet<number>): "row" | "skipped" | "none" {
-  return row.read(buf, start, end, states);
 }

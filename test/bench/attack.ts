@@ -58,6 +58,23 @@ interface Run {
 }
 
 /**
+ * What the benches start the component with: the variables the nucleus double stands for (its
+ * socket in `dir`), the test pace (a configured second lasts `msPerSecond` ms), `extra`, and the
+ * recipe's own (`recipeEnv`, last, as the nucleus sets them).
+ */
+export function componentEnv(dir: string, msPerSecond: number, recipeEnv: Record<string, string>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: join(dir, "ipc.socket"),
+    SVCUID: "bench",
+    AWS_IOT_THING_NAME: "bench-thing",
+    DEFENDER_TEST_MS_PER_SECOND: String(msPerSecond),
+    ...extra,
+    ...recipeEnv,
+  };
+}
+
+/**
  * Starts the component once with `cacheDir` as its code cache folder (src/cli/start.ts) and stops
  * it after its first report, as the nucleus stops it: the cache an installed component starts with
  * from its second start on.
@@ -70,16 +87,7 @@ export async function primeCodeCache(bundle: string, flags: string[], cacheDir: 
   const child = spawn(process.execPath, [...flags, bundle], {
     cwd: dir,
     stdio: "ignore",
-    env: {
-      PATH: process.env.PATH,
-      AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: join(dir, "ipc.socket"),
-      SVCUID: "bench",
-      AWS_IOT_THING_NAME: "bench-thing",
-      DEFENDER_TEST_MS_PER_SECOND: "0.2",
-      DEFENDER_WORK_DIR: join(dir, "work"),
-      DEFENDER_CACHE_DIR: cacheDir,
-      ...recipeRun().env,
-    },
+    env: componentEnv(dir, 0.2, recipeRun().env, { DEFENDER_WORK_DIR: join(dir, "work"), DEFENDER_CACHE_DIR: cacheDir }),
   });
   try {
     await nucleus.waitFor(() => nucleus.publishes.length >= 1, 60_000, "first publish");
@@ -97,19 +105,10 @@ export async function runComponent(bundle: string, flags: string[], procRoot: st
   const dir = tempDir("defender-bench-flags-");
   const nucleus = benchNucleus(dir, procRoot);
   await nucleus.start();
-  const { env } = recipeRun();
   const child = spawn(process.execPath, [...flags, bundle], {
     cwd: dir,
     stdio: "ignore",
-    env: {
-      PATH: process.env.PATH,
-      AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: join(dir, "ipc.socket"),
-      SVCUID: "bench",
-      AWS_IOT_THING_NAME: "bench-thing",
-      DEFENDER_TEST_MS_PER_SECOND: String(msPerSecond),
-      DEFENDER_WORK_DIR: join(dir, "work"),
-      ...env,
-    },
+    env: componentEnv(dir, msPerSecond, recipeRun().env, { DEFENDER_WORK_DIR: join(dir, "work") }),
   });
   try {
     // The first samples warm up (code compiled, history opened); then `samples` are measured.

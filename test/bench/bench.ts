@@ -135,22 +135,15 @@ export async function benchComponent(lines: string[], transport: "ts" | "crt", b
     );
   // An installed component starts with the code cache its first start wrote (src/cli/start.ts).
   const cacheDir = join(dir, "cache");
-  await (await import("./attack.js")).primeCodeCache(BUNDLE, flags, cacheDir);
+  const { componentEnv, primeCodeCache } = await import("./attack.js");
+  await primeCodeCache(BUNDLE, flags, cacheDir);
   // Test hook, bench only: 300 configured seconds last 60 ms, so 1,000 cycles take a minute (and
   // the 30 s after which an answer counts as spooled are 6 ms, longer than the double takes).
   const started = Date.now();
   const child = spawn(process.execPath, [...flags, BUNDLE], {
     cwd: dir,
     stdio: "ignore",
-    env: {
-      PATH: process.env.PATH,
-      AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT: join(dir, "ipc.socket"),
-      SVCUID: "bench",
-      AWS_IOT_THING_NAME: "bench-thing",
-      DEFENDER_TEST_MS_PER_SECOND: "0.2",
-      DEFENDER_CACHE_DIR: cacheDir,
-      ...setenv,
-    },
+    env: componentEnv(dir, 0.2, setenv, { DEFENDER_CACHE_DIR: cacheDir }),
   });
   try {
     await nucleus.waitFor(() => nucleus.publishes.length >= 1, 10_000, "first publish");

@@ -26,6 +26,15 @@ export const FLAG_SETS: Record<string, string[]> = {
     "--max-semi-space-size=1",
     "--max-old-space-size=64",
   ],
+  "JIT, small heap, no inlining, compiled on the main thread": [
+    "--no-expose-wasm",
+    "--optimize-for-size",
+    "--no-turbo-inlining",
+    "--no-concurrent-recompilation",
+    "--expose-gc",
+    "--max-semi-space-size=1",
+    "--max-old-space-size=64",
+  ],
   "JIT, semi-space 4": ["--no-expose-wasm", "--optimize-for-size", "--expose-gc", "--max-semi-space-size=4", "--max-old-space-size=64"],
   "JIT, optimizing 4x later": [
     "--no-expose-wasm",

@@ -174,15 +174,7 @@ export class SocketRow {
    * four network-order words of an IPv6 one.
    */
   remoteNumbers(into: IPv6Words): 4 | 6 {
-    if (!this.v6) {
-      into[0] = wordToNetworkOrder(hexAt(this.buf, this.remote, 8), this.order);
-      return 4;
-    }
-    for (let i = 0; i < 4; i++) into[i] = wordToNetworkOrder(hexAt(this.buf, this.remote + i * 8, 8), this.order);
-    const v4 = mappedIPv4(into);
-    if (v4 === undefined) return 6;
-    into[0] = v4;
-    return 4;
+    return this.numbersAt(this.remote, into);
   }
 
   /** The inode, the 7th field after `st`; -1 when the line is cut short. */
@@ -209,11 +201,21 @@ export class SocketRow {
   }
 
   private addressAt(pos: number): string {
-    if (!this.v6) return formatIPv4(wordToNetworkOrder(hexAt(this.buf, pos, 8), this.order));
     const w = this.words;
-    for (let i = 0; i < 4; i++) w[i] = wordToNetworkOrder(hexAt(this.buf, pos + i * 8, 8), this.order);
-    const v4 = mappedIPv4(w);
-    return v4 === undefined ? formatIPv6(w) : formatIPv4(v4);
+    return this.numbersAt(pos, w) === 4 ? formatIPv4(w[0]) : formatIPv6(w);
+  }
+
+  /** The address printed at `pos` as numbers (see remoteNumbers); IPv4-mapped IPv6 as IPv4. */
+  private numbersAt(pos: number, into: IPv6Words): 4 | 6 {
+    if (!this.v6) {
+      into[0] = wordToNetworkOrder(hexAt(this.buf, pos, 8), this.order);
+      return 4;
+    }
+    for (let i = 0; i < 4; i++) into[i] = wordToNetworkOrder(hexAt(this.buf, pos + i * 8, 8), this.order);
+    const v4 = mappedIPv4(into);
+    if (v4 === undefined) return 6;
+    into[0] = v4;
+    return 4;
   }
 }
 

@@ -7,6 +7,11 @@ import { USAGE } from "./usage.js";
 import { errorMessage } from "../util/log.js";
 import { onStdoutError, whenWritten, writeStderr } from "../util/stdio.js";
 
+function help(): number {
+  writeAnswer(USAGE);
+  return 0;
+}
+
 // Each command's module is loaded when it runs (the bundler keeps dynamic imports lazy), so the
 // component, which runs none of them, does not hold their code in memory.
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
@@ -17,18 +22,9 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   violations: async (argv) => (await import("./explore.js")).violationsCommand(argv),
   explore: async (argv) => (await import("./explore.js")).exploreCommand(argv),
   baseline: async (argv) => (await import("./baseline.js")).baselineCommand(argv),
-  help: () => {
-    writeAnswer(USAGE);
-    return 0;
-  },
-  "--help": () => {
-    writeAnswer(USAGE);
-    return 0;
-  },
-  "-h": () => {
-    writeAnswer(USAGE);
-    return 0;
-  },
+  help,
+  "--help": help,
+  "-h": help,
 };
 
 /** The commands whose answer is their stdout. */

@@ -77,12 +77,15 @@ describe("the code cache at start", () => {
     assert.deepEqual(caches(folder), []);
   });
 
-  it("a cache file others can write is not read", () => {
+  it("a cache file others can write is neither read nor written", () => {
     const folder = join(tempDir(), "cache");
     run({ DEFENDER_CACHE_DIR: folder });
     const [file] = caches(folder);
     chmodSync(join(folder, file!), 0o666);
-    assert.match(run({ DEFENDER_CACHE_DIR: folder }).cache[0]!, /^WARN compile_cache\.unsafe .*reason="writable by others \(mode 666\)"/);
+    const r = run({ DEFENDER_CACHE_DIR: folder });
+    assert.deepEqual(r.cache.length, 1, "warned, and nothing written either");
+    assert.match(r.cache[0]!, /^WARN compile_cache\.unsafe .*reason="writable by others \(mode 666\)"/);
+    assert.equal(statSync(join(folder, file!)).mode & 0o777, 0o666, "left as it was");
   });
 
   it("off: nothing is written; the component's goes to its work folder", () => {

@@ -75,24 +75,24 @@ const folder = cacheFolder();
 const command = /^[a-z-]{1,20}$/.test(process.argv[2] ?? "") ? process.argv[2]! : "component";
 const file =
   folder === undefined ? undefined : join(folder, `${__BUNDLE_ID__}-${command}-${process.version}-${process.arch}-${flagsId(process.execArgv)}.v8cache`);
+// Judged once: an unsafe folder or file is neither read nor written, as the warning says.
+const why = folder === undefined || file === undefined ? undefined : (unsafe(folder, "folder") ?? unsafe(file, "file"));
+if (why !== undefined)
+  say(`WARN compile_cache.unsafe file=${JSON.stringify(file)} reason=${JSON.stringify(why)} effect="not read or written: start-up compiles the bundle"`);
+const usable = folder !== undefined && file !== undefined && why === undefined;
 let cached: Buffer | undefined;
-if (folder !== undefined && file !== undefined) {
-  const why = unsafe(folder, "folder") ?? unsafe(file, "file");
-  if (why !== undefined) {
-    say(`WARN compile_cache.unsafe file=${JSON.stringify(file)} reason=${JSON.stringify(why)} effect="not read or written: start-up compiles the bundle"`);
-  } else {
-    try {
-      cached = readFileSync(file);
-    } catch {
-      cached = undefined; // none yet
-    }
+if (usable) {
+  try {
+    cached = readFileSync(file);
+  } catch {
+    cached = undefined; // none yet
   }
 }
 
 const script = new Script(__BUNDLE__, { filename: __filename, cachedData: cached });
 const used = cached !== undefined && !script.cachedDataRejected;
 if (debug && cached !== undefined) say(`DEBUG compile_cache.${used ? "used" : "rejected"} file=${JSON.stringify(file)}`);
-if (!used && file !== undefined && folder !== undefined && unsafe(folder, "folder") === undefined) {
+if (!used && usable) {
   // Written at exit, when the run has compiled what it uses, by a function compiled as a script
   // of its own: a closure of this file, or one made by new Function (V8 keeps its caller as the
   // eval origin), would keep this file's text, the bundle's second copy, alive (~1 MB).
